@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import scalar from '@scalar/fastify-api-reference';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import type { Database } from './db/client.js';
+import { requireCredential } from './http/auth.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { ErrorEnvelope } from './http/schemas.js';
+import { Credentials } from './modules/api-keys/credentials.js';
+import { apiKeyRoutes } from './modules/api-keys/routes.js';
+import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { meRoutes } from './modules/me/routes.js';
+import { memberRoutes } from './modules/members/routes.js';
+import { Member } from './modules/members/schemas.js';
+import { organizationRoutes } from './modules/organizations/routes.js';
+import { Organization, OrganizationSettings } from './modules/organizations/schemas.js';
+import { userRoutes } from './modules/users/routes.js';
+import { User } from './modules/users/schemas.js';
+
+export interface BuildOptions {
+  config: Config;
+  db: Database;
+  logger?: FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    // Credentials never reach the log, whatever the level.
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.key'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+/** Builds the whole server as one Fastify instance: tests call this and use `inject`. */
+export async function buildApp({ config, db, logger }: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger ?? false,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const credentials = new Credentials(db, config.authCacheTtlMs, (error) =>
+    app.log.warn({ err: error }, 'last-used update failed'),
+  );
+  const ctx: AppContext = { db, config, credentials };
+  app.addHook('onClose', () => credentials.close());
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerErrorHandling(app);
+  for (const schema of [
+    ErrorEnvelope,
+    OrganizationSettings,
+    Organization,
+    User,
+    Member,
+    ApiKey,
+    CreatedApiKey,
+  ]) {
+    app.addSchema(schema);
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'orgstack',
+        version: '0.1.0',
+        description: 'Organizations, teams, users, memberships and API keys for multi-tenant software.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) || `def-${i}`,
+    },
+  });
+  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json' } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(ctx));
+  await app.register(
+    async (v1) => {
+      requireCredential(v1, ctx);
+      await v1.register(meRoutes(ctx));
+      await v1.register(userRoutes(ctx));
+      await v1.register(organizationRoutes(ctx));
+      await v1.register(memberRoutes(ctx));
+      await v1.register(apiKeyRoutes(ctx));
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

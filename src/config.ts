@@ -1,0 +1,81 @@
+import { resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminKey: string | undefined;
+  logLevel: string;
+  maxOrgDepth: number;
+  dbPoolSize: number;
+  authCacheTtlMs: number;
+}
+
+/** Thrown for a bad setting; the message is one line that names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not a valid URL (expected postgres://user:password@host:port/database)',
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `must start with postgres:// or postgresql://, got "${url.protocol}//"`,
+    );
+  }
+  return raw;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads every setting once; start-up fails on the first bad one. */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const adminKey = env.ORGSTACK_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && adminKey.length < 24) {
+    throw new ConfigError('ORGSTACK_ADMIN_KEY', 'must be at least 24 characters long');
+  }
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: databaseUrl(env),
+    dataDir: resolve(env.ORGSTACK_DATA_DIR || './.orgstack/data'),
+    adminKey,
+    logLevel,
+    maxOrgDepth: integer(env, 'ORGSTACK_MAX_ORG_DEPTH', 8, 1, 64),
+    dbPoolSize: integer(env, 'ORGSTACK_DB_POOL_SIZE', 10, 1, 500),
+    authCacheTtlMs: integer(env, 'ORGSTACK_AUTH_CACHE_TTL_MS', 5000, 0, 600_000),
+  };
+}

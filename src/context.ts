@@ -1,0 +1,10 @@
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import type { Credentials } from './modules/api-keys/credentials.js';
+
+/** What services need from the running server; routes pass it in, services never see a request. */
+export interface AppContext {
+  db: Database;
+  config: Config;
+  credentials: Credentials;
+}

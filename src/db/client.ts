@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import postgres from 'postgres';
+
+/** Anything that runs SQL: the database itself or an open transaction. Queries take this. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `work` in one transaction; retried on serialization failures and deadlocks. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** Statements sent since start: the benchmark reports round trips per request from it. */
+  readonly statements: { count: number };
+  readonly raw: PGlite | postgres.Sql;
+  /** The connection string, for tools that open their own connection (migrations). */
+  readonly url?: string;
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 4;
+
+async function withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (!code || !RETRYABLE.has(code) || n >= MAX_ATTEMPTS) throw error;
+      await new Promise((done) => setTimeout(done, 5 * n + Math.random() * 10));
+    }
+  }
+}
+
+export async function openPglite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pg = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+  const statements = { count: 0 };
+  const run = async <T>(q: Pick<PGlite, 'query'>, text: string, params?: unknown[]) => {
+    statements.count++;
+    const result = await q.query<T>(text, params as unknown[]);
+    return result.rows;
+  };
+  return {
+    kind: 'pglite',
+    raw: pg,
+    statements,
+    query: (text, params) => run(pg, text, params),
+    transaction: (work) =>
+      withRetry(() => pg.transaction((tx) => work({ query: (text, params) => run(tx, text, params) }))),
+    ping: async () => {
+      await pg.query('select 1');
+    },
+    close: () => pg.close(),
+  };
+}
+
+export async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const sql = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    // Dates and JSON are parsed the same way PGlite parses them, so both backends return equal rows.
+    types: { bigint: postgres.BigInt },
+    connection: { application_name: 'orgstack' },
+  });
+  const statements = { count: 0 };
+  const run = async <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) => {
+    statements.count++;
+    return (await q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
+      prepare: true,
+    })) as unknown as T[];
+  };
+  return {
+    kind: 'postgres',
+    raw: sql,
+    url,
+    statements,
+    query: (text, params) => run(sql, text, params),
+    transaction: (work) =>
+      withRetry(
+        () =>
+          sql.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<
+            Awaited<ReturnType<typeof work>>
+          >,
+      ),
+    ping: async () => {
+      await sql.unsafe('select 1');
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

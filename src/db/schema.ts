@@ -1,0 +1,125 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  foreignKey,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+};
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name'),
+    externalId: text('external_id'),
+    metadata: jsonb('metadata').notNull().default({}),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    // Emails are unique case-insensitively, among users that still exist.
+    uniqueIndex('users_email_live_key').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('users_external_id_live_key').on(t.externalId).where(sql`${t.deletedAt} is null`),
+  ],
+);
+
+export const organizations = pgTable(
+  'organizations',
+  {
+    id: uuid('id').primaryKey(),
+    // Every tenant-owned row carries its root organization so tables can be sharded by tenant.
+    rootId: uuid('root_id').notNull(),
+    parentId: uuid('parent_id'),
+    // Ancestors from the root down to the parent: access checks and subtree queries are one index probe.
+    ancestorIds: uuid('ancestor_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    friendlyName: text('friendly_name'),
+    description: text('description'),
+    domain: text('domain'),
+    logoMediaId: text('logo_media_id'),
+    billingAccountId: text('billing_account_id'),
+    connectionId: text('connection_id'),
+    active: boolean('active').notNull().default(true),
+    settings: jsonb('settings').notNull().default({}),
+    metadata: jsonb('metadata').notNull().default({}),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+    // Shared by every row one delete removed, so a restore brings back exactly that set.
+    deletionId: uuid('deletion_id'),
+  },
+  (t) => [
+    uniqueIndex('organizations_slug_live_key').on(t.slug).where(sql`${t.deletedAt} is null`),
+    index('organizations_parent_idx').on(t.parentId, t.id),
+    index('organizations_ancestors_idx').using('gin', t.ancestorIds),
+    index('organizations_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`),
+    index('organizations_deletion_idx').on(t.deletionId),
+    foreignKey({ name: 'organizations_parent_fk', columns: [t.parentId], foreignColumns: [t.id] }),
+  ],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    rootId: uuid('root_id').notNull(),
+    role: text('role').notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    index('memberships_user_idx').on(t.userId, t.organizationId),
+    index('memberships_org_role_idx').on(t.organizationId, t.role),
+    check('memberships_role_check', sql`${t.role} in ('owner', 'admin', 'member', 'viewer')`),
+  ],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey(),
+    kind: text('kind').notNull(),
+    name: text('name'),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    userId: uuid('user_id').references(() => users.id),
+    organizationId: uuid('organization_id').references(() => organizations.id),
+    rootId: uuid('root_id'),
+    scopes: text('scopes').array().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    createdByKeyId: uuid('created_by_key_id'),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('api_keys_hash_key').on(t.keyHash),
+    index('api_keys_user_idx').on(t.userId, t.id),
+    index('api_keys_org_idx').on(t.organizationId, t.id),
+    check('api_keys_kind_check', sql`${t.kind} in ('admin', 'personal', 'organization')`),
+    check(
+      'api_keys_owner_check',
+      sql`(${t.kind} = 'admin' and ${t.userId} is null and ${t.organizationId} is null)
+        or (${t.kind} = 'personal' and ${t.userId} is not null and ${t.organizationId} is null)
+        or (${t.kind} = 'organization' and ${t.organizationId} is not null and ${t.userId} is null)`,
+    ),
+  ],
+);

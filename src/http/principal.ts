@@ -1,0 +1,46 @@
+import { ApiError } from './errors.js';
+
+export const SCOPES = [
+  'organization:read',
+  'organization:write',
+  'member:read',
+  'member:write',
+  'user:read',
+  'user:write',
+  'api_key:read',
+  'api_key:write',
+] as const;
+
+export type Scope = (typeof SCOPES)[number];
+
+/** Who is calling: taken from the credential, never from the request body. */
+export interface Principal {
+  kind: 'admin' | 'user' | 'organization';
+  keyId: string;
+  userId: string | null;
+  organizationId: string | null;
+  /** The scopes the key was given, as stored. */
+  scopes: readonly Scope[];
+  /** Given scopes plus the read scopes their write scopes imply. */
+  granted: ReadonlySet<Scope>;
+}
+
+export function expandScopes(scopes: readonly string[]): Set<Scope> {
+  const granted = new Set<Scope>();
+  for (const scope of scopes) {
+    if (!(SCOPES as readonly string[]).includes(scope)) continue;
+    granted.add(scope as Scope);
+    if (scope.endsWith(':write')) granted.add(scope.replace(':write', ':read') as Scope);
+  }
+  return granted;
+}
+
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.granted.has(scope)) {
+    throw new ApiError('insufficient_scope', `This API key lacks the \`${scope}\` scope.`);
+  }
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (principal.kind !== 'admin') throw new ApiError('forbidden', 'Only an instance admin key may do this.');
+}

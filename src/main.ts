@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { buildApp, loggerOptions } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './db/open.js';
+import { ensureAdminKey } from './modules/api-keys/service.js';
+
+const USAGE = `Usage: orgstack [serve|migrate|openapi]
+  serve     start the HTTP server (default)
+  migrate   apply database migrations and exit
+  openapi   print the OpenAPI document and exit`;
+
+function announceAdminKey(secret: string, port: number) {
+  // Printed once, straight to the terminal and never through the logger: this is the only copy.
+  process.stdout.write(
+    [
+      '',
+      '  orgstack created the first admin API key. It is shown only this once; store it now:',
+      '',
+      `    ${secret}`,
+      '',
+      '  Try it:',
+      `    curl -H "Authorization: Bearer ${secret}" http://localhost:${port}/v1/me`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function serve() {
+  const config = loadConfig();
+  const db = await openDatabase(config);
+  const generated = await ensureAdminKey({ db }, config.adminKey);
+  const app = await buildApp({ config, db, logger: loggerOptions(config.logLevel) });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => process.exit(1), 10_000);
+    deadline.unref();
+    await app.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new ConfigError(
+      'PORT',
+      `cannot listen on ${config.host}:${config.port} (${code ?? String(error)})`,
+    );
+  }
+  if (generated) announceAdminKey(generated, config.port);
+}
+
+async function main(command: string | undefined) {
+  switch (command ?? 'serve') {
+    case 'serve':
+      return serve();
+    case 'migrate': {
+      const db = await openDatabase(loadConfig());
+      await db.close();
+      process.stdout.write('migrations applied\n');
+      return;
+    }
+    case 'openapi': {
+      const config = { ...loadConfig(), databaseUrl: undefined };
+      const { openPglite } = await import('./db/client.js');
+      const db = await openPglite(undefined);
+      const app = await buildApp({ config, db });
+      await app.ready();
+      process.stdout.write(`${JSON.stringify(app.swagger(), null, 2)}\n`);
+      await app.close();
+      await db.close();
+      return;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      process.exit(2);
+  }
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`orgstack: configuration error: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `orgstack: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+import type { AppContext } from '../../context.js';
+import type { Principal } from '../../http/principal.js';
+import { presentOrganization } from '../organizations/present.js';
+import { findOrganizationById } from '../organizations/queries.js';
+import { presentUser } from '../users/present.js';
+import { findUserById } from '../users/queries.js';
+
+export async function describeCaller(ctx: AppContext, principal: Principal) {
+  const user = principal.userId ? await findUserById(ctx.db, principal.userId) : undefined;
+  const organization = principal.organizationId
+    ? await findOrganizationById(ctx.db, principal.organizationId)
+    : undefined;
+  return {
+    principal: principal.kind,
+    api_key_id: principal.keyId,
+    scopes: [...principal.scopes],
+    user: user ? presentUser(user) : null,
+    organization: organization ? presentOrganization(organization) : null,
+  };
+}

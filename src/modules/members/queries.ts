@@ -1,0 +1,151 @@
+import type { Queryable } from '../../db/client.js';
+import { keysetSql } from '../../db/keyset.js';
+import type { PageRequest } from '../../http/pagination.js';
+import type { Role } from './roles.js';
+
+export interface MemberRow {
+  organization_id: string;
+  user_id: string;
+  role: Role;
+  created_at: Date;
+  updated_at: Date;
+  email: string;
+  name: string | null;
+  external_id: string | null;
+  /** Where the role comes from: the organization itself or an ancestor. */
+  via_organization_id: string;
+}
+
+const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.created_at, m.updated_at,
+  u.email, u.name, u.external_id, m.organization_id as via_organization_id`;
+
+export async function insertMembership(
+  db: Queryable,
+  organizationId: string,
+  rootId: string,
+  userId: string,
+  role: Role,
+): Promise<void> {
+  await db.query(
+    'insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $3, $4)',
+    [organizationId, userId, rootId, role],
+  );
+}
+
+export async function findMember(
+  db: Queryable,
+  organizationId: string,
+  userId: string,
+): Promise<MemberRow | undefined> {
+  const rows = await db.query<MemberRow>(
+    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+      where m.organization_id = $1 and m.user_id = $2`,
+    [organizationId, userId],
+  );
+  return rows[0];
+}
+
+export interface MemberFilter {
+  role?: Role;
+}
+
+/** Direct members, keyset-paged by user id. */
+export async function listDirectMembers(
+  db: Queryable,
+  organizationId: string,
+  filter: MemberFilter,
+  page: PageRequest,
+): Promise<MemberRow[]> {
+  const params: unknown[] = [organizationId];
+  const where = ['m.organization_id = $1'];
+  if (filter.role) {
+    params.push(filter.role);
+    where.push(`m.role = $${params.length}`);
+  }
+  const { where: keyset, order, tail } = keysetSql('m.user_id', page, params);
+  where.push(keyset);
+  return db.query<MemberRow>(
+    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+      where ${where.join(' and ')} order by ${order} ${tail}`,
+    params,
+  );
+}
+
+/**
+ * Everyone with access: members of the organization and of its ancestors, each once, with the
+ * highest role held on the path (the nearest organization wins a tie).
+ */
+export async function listEffectiveMembers(
+  db: Queryable,
+  path: string[],
+  filter: MemberFilter,
+  page: PageRequest,
+): Promise<MemberRow[]> {
+  const params: unknown[] = [path];
+  const inner = ['m.organization_id = any($1::uuid[])'];
+  const { where: keyset, order, tail } = keysetSql('m.user_id', page, params);
+  inner.push(keyset);
+  const outer: string[] = [];
+  if (filter.role) {
+    params.push(filter.role);
+    outer.push(`role = $${params.length}`);
+  }
+  return db.query<MemberRow>(
+    `select * from (
+       select distinct on (m.user_id) ${MEMBER_COLUMNS}
+         from memberships m join users u on u.id = m.user_id
+        where ${inner.join(' and ')}
+        order by m.user_id ${order.endsWith('desc') ? 'desc' : 'asc'},
+                 array_position(array['viewer','member','admin','owner']::text[], m.role) desc,
+                 array_position($1::uuid[], m.organization_id) desc
+     ) best ${outer.length ? `where ${outer.join(' and ')}` : ''}
+     order by ${order.replace('m.user_id', 'user_id')} ${tail}`,
+    params,
+  );
+}
+
+export async function updateMemberRole(db: Queryable, organizationId: string, userId: string, role: Role) {
+  await db.query(
+    'update memberships set role = $3, updated_at = now() where organization_id = $1 and user_id = $2',
+    [organizationId, userId, role],
+  );
+}
+
+export async function deleteMembership(db: Queryable, organizationId: string, userId: string): Promise<void> {
+  await db.query('delete from memberships where organization_id = $1 and user_id = $2', [
+    organizationId,
+    userId,
+  ]);
+}
+
+export async function deleteUserMemberships(db: Queryable, userId: string): Promise<void> {
+  await db.query('delete from memberships where user_id = $1', [userId]);
+}
+
+/** Owners on the organization or its ancestors, other than `exceptUserId` on the organization itself. */
+export async function countOtherOwners(
+  db: Queryable,
+  organizationId: string,
+  path: string[],
+  exceptUserId: string,
+): Promise<number> {
+  const rows = await db.query<{ owners: number }>(
+    `select count(*)::int as owners from memberships
+      where organization_id = any($1::uuid[]) and role = 'owner'
+        and not (organization_id = $2 and user_id = $3)`,
+    [path, organizationId, exceptUserId],
+  );
+  return rows[0]?.owners ?? 0;
+}
+
+/** Organizations where this user is the only owner: deleting the user would orphan them. */
+export async function organizationsOnlyOwnedBy(db: Queryable, userId: string): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(
+    `select m.organization_id as id from memberships m join organizations o on o.id = m.organization_id
+      where m.user_id = $1 and m.role = 'owner' and o.deleted_at is null and o.parent_id is null
+        and not exists (select 1 from memberships other where other.organization_id = m.organization_id
+                          and other.role = 'owner' and other.user_id <> $1)`,
+    [userId],
+  );
+  return rows.map((row) => row.id);
+}

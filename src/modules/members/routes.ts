@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../../context.js';
+import { Page } from '../../http/pagination.js';
+import { errors } from '../../http/schemas.js';
+import { AddMemberBody, ListMembersQuery, MemberParams, OrgParams, UpdateMemberBody } from './schemas.js';
+import * as service from './service.js';
+
+const tags = ['members'];
+const MemberRef = Type.Ref('Member');
+
+export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/organizations/:org/members', {
+      schema: {
+        tags,
+        summary: 'List members',
+        description:
+          'With `include_inherited`, people who reach the organization through an ancestor are listed too.',
+        params: OrgParams,
+        querystring: ListMembersQuery,
+        response: { 200: Page(MemberRef), ...errors(400, 401, 403, 404) },
+      },
+      handler: (request) => service.listMembers(ctx, request.principal, request.params.org, request.query),
+    });
+
+    app.post('/organizations/:org/members', {
+      schema: {
+        tags,
+        summary: 'Add a member by email or user id',
+        params: OrgParams,
+        body: AddMemberBody,
+        response: { 201: MemberRef, ...errors(400, 401, 403, 404, 409) },
+      },
+      handler: async (request, reply) => {
+        reply.code(201);
+        return service.addMember(ctx, request.principal, request.params.org, request.body);
+      },
+    });
+
+    app.get('/organizations/:org/members/:user_id', {
+      schema: {
+        tags,
+        summary: 'Get a membership',
+        params: MemberParams,
+        response: { 200: MemberRef, ...errors(400, 401, 403, 404) },
+      },
+      handler: (request) =>
+        service.getMember(ctx, request.principal, request.params.org, request.params.user_id),
+    });
+
+    app.patch('/organizations/:org/members/:user_id', {
+      schema: {
+        tags,
+        summary: "Change a member's role",
+        params: MemberParams,
+        body: UpdateMemberBody,
+        response: { 200: MemberRef, ...errors(400, 401, 403, 404, 409) },
+      },
+      handler: (request) =>
+        service.updateMember(
+          ctx,
+          request.principal,
+          request.params.org,
+          request.params.user_id,
+          request.body.role,
+        ),
+    });
+
+    app.delete('/organizations/:org/members/:user_id', {
+      schema: {
+        tags,
+        summary: 'Remove a member (the last owner stays)',
+        params: MemberParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
+      },
+      handler: async (request, reply) => {
+        await service.removeMember(ctx, request.principal, request.params.org, request.params.user_id);
+        return reply.code(204).send(null);
+      },
+    });
+  };
+}

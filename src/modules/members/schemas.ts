@@ -1,0 +1,55 @@
+import { type Static, Type } from 'typebox';
+import { PageQuery } from '../../http/pagination.js';
+import { Nullable, OrganizationRef, Timestamp, Uuid } from '../../http/schemas.js';
+
+export const RoleName = Type.Union(
+  [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')],
+  { description: 'owner > admin > member > viewer' },
+);
+
+export const Member = Type.Object(
+  {
+    organization_id: Uuid(),
+    user_id: Uuid(),
+    email: Type.String(),
+    name: Nullable(Type.String()),
+    external_id: Nullable(Type.String()),
+    role: RoleName,
+    inherited: Type.Boolean({ description: 'The role is held on an ancestor, not on this organization.' }),
+    via_organization_id: Uuid('The organization the role is held on.'),
+    created_at: Timestamp(),
+    updated_at: Timestamp(),
+  },
+  { $id: 'Member' },
+);
+export type Member = Static<typeof Member>;
+
+export const AddMemberBody = Type.Object(
+  {
+    email: Type.Optional(
+      Type.String({ format: 'email', maxLength: 320, description: 'Creates the user if unknown.' }),
+    ),
+    user_id: Type.Optional(Uuid()),
+    role: Type.Optional(RoleName),
+  },
+  { additionalProperties: false },
+);
+export type AddMemberBody = Static<typeof AddMemberBody>;
+
+export const UpdateMemberBody = Type.Object({ role: RoleName }, { additionalProperties: false });
+
+export const ListMembersQuery = Type.Object(
+  {
+    ...PageQuery,
+    role: Type.Optional(RoleName),
+    include_inherited: Type.Boolean({
+      default: false,
+      description: 'Also list people who reach this organization through an ancestor.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ListMembersQuery = Static<typeof ListMembersQuery>;
+
+export const MemberParams = Type.Object({ org: OrganizationRef, user_id: Uuid() });
+export const OrgParams = Type.Object({ org: OrganizationRef });

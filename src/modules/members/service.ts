@@ -1,0 +1,157 @@
+import { uuidv7 } from 'uuidv7';
+import type { AppContext } from '../../context.js';
+import { ApiError, notFound } from '../../http/errors.js';
+import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import type { Principal } from '../../http/principal.js';
+import { reachOrganization } from '../organizations/access.js';
+import type { AccessibleOrganizationRow } from '../organizations/queries.js';
+import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
+import {
+  countOtherOwners,
+  deleteMembership,
+  findMember,
+  insertMembership,
+  listDirectMembers,
+  listEffectiveMembers,
+  type MemberRow,
+  updateMemberRole,
+} from './queries.js';
+import { atLeast, type Role } from './roles.js';
+import type { AddMemberBody, ListMembersQuery, Member } from './schemas.js';
+
+const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
+
+export function presentMember(row: MemberRow, organizationId: string): Member {
+  return {
+    organization_id: organizationId,
+    user_id: row.user_id,
+    email: row.email,
+    name: row.name,
+    external_id: row.external_id,
+    role: row.role,
+    inherited: row.via_organization_id !== organizationId,
+    via_organization_id: row.via_organization_id,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** A caller grants, changes or removes only roles at or below its own. */
+function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: string | null) {
+  if (!atLeast(org.caller_role, role)) {
+    throw new ApiError('forbidden', `Only a caller with the ${role} role can manage ${role}s.`, param);
+  }
+}
+
+export async function listMembers(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: ListMembersQuery,
+): Promise<PageResult<Member>> {
+  const org = await reachOrganization(ctx.db, principal, orgRef, { role: 'viewer', scope: 'member:read' });
+  const page = pageRequest(input, isUuid);
+  const filter = { role: input.role };
+  const rows = input.include_inherited
+    ? await listEffectiveMembers(ctx.db, [...org.ancestor_ids, org.id], filter, page)
+    : await listDirectMembers(ctx.db, org.id, filter, page);
+  return toPage(
+    rows,
+    page,
+    (row) => row.user_id,
+    (row) => presentMember(row, org.id),
+  );
+}
+
+export async function addMember(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: AddMemberBody,
+): Promise<Member> {
+  if (!input.email === !input.user_id) {
+    throw new ApiError(
+      'invalid_request',
+      'Give exactly one of `email` or `user_id`.',
+      input.email ? 'user_id' : 'email',
+    );
+  }
+  const role = input.role ?? 'member';
+  const row = await ctx.db.transaction(async (tx) => {
+    const org = await reachOrganization(tx, principal, orgRef, { role: 'admin', scope: 'member:write' });
+    requireRoleAtLeast(org, role, 'role');
+    let userId: string;
+    if (input.user_id) {
+      const user = await findUserById(tx, input.user_id);
+      if (!user) throw notFound('user', 'user_id');
+      userId = user.id;
+    } else {
+      userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
+    }
+    await insertMembership(tx, org.id, org.root_id, userId, role);
+    return (await findMember(tx, org.id, userId))!;
+  });
+  return presentMember(row, row.organization_id);
+}
+
+export async function getMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {
+  const org = await reachOrganization(ctx.db, principal, orgRef, { role: 'viewer', scope: 'member:read' });
+  const member = await findMember(ctx.db, org.id, userId);
+  if (!member) throw notFound('member', 'user_id');
+  return presentMember(member, org.id);
+}
+
+/** Refuses a change that would leave the organization (and its ancestors) with no owner. */
+async function keepAnOwner(
+  tx: Parameters<Parameters<AppContext['db']['transaction']>[0]>[0],
+  org: AccessibleOrganizationRow,
+  member: MemberRow,
+) {
+  if (member.role !== 'owner') return;
+  const others = await countOtherOwners(tx, org.id, [...org.ancestor_ids, org.id], member.user_id);
+  if (others === 0) {
+    throw new ApiError('last_owner', 'An organization must keep at least one owner.', 'user_id');
+  }
+}
+
+export async function updateMember(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  userId: string,
+  role: Role,
+): Promise<Member> {
+  const row = await ctx.db.transaction(async (tx) => {
+    // The row lock serialises concurrent role changes, so two demotions cannot both pass the owner count.
+    const org = await reachOrganization(tx, principal, orgRef, {
+      role: 'admin',
+      scope: 'member:write',
+      lock: true,
+    });
+    const member = await findMember(tx, org.id, userId);
+    if (!member) throw notFound('member', 'user_id');
+    requireRoleAtLeast(org, member.role, 'user_id');
+    requireRoleAtLeast(org, role, 'role');
+    if (role !== 'owner') await keepAnOwner(tx, org, member);
+    await updateMemberRole(tx, org.id, userId, role);
+    return (await findMember(tx, org.id, userId))!;
+  });
+  return presentMember(row, row.organization_id);
+}
+
+/** Admins remove members at or below their role; anyone may leave an organization. */
+export async function removeMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {
+  await ctx.db.transaction(async (tx) => {
+    const leaving = principal.kind === 'user' && principal.userId === userId;
+    const org = await reachOrganization(tx, principal, orgRef, {
+      role: leaving ? 'viewer' : 'admin',
+      scope: 'member:write',
+      lock: true,
+    });
+    const member = await findMember(tx, org.id, userId);
+    if (!member) throw notFound('member', 'user_id');
+    if (!leaving) requireRoleAtLeast(org, member.role, 'user_id');
+    await keepAnOwner(tx, org, member);
+    await deleteMembership(tx, org.id, userId);
+  });
+}

@@ -1,0 +1,36 @@
+import type { Queryable } from '../../db/client.js';
+import { ApiError, notFound } from '../../http/errors.js';
+import { type Principal, requireScope, type Scope } from '../../http/principal.js';
+import { atLeast, type Role } from '../members/roles.js';
+import { type AccessibleOrganizationRow, findOrganizationForCaller } from './queries.js';
+
+export interface Need {
+  role: Role;
+  scope: Scope;
+  includeDeleted?: boolean;
+  /** Lock the row for the rest of the transaction. */
+  lock?: boolean;
+}
+
+/**
+ * Loads an organization the principal may act on. 404 when the caller cannot see it at all,
+ * so a stranger cannot learn that it exists; 403 when it can see it but lacks role or scope.
+ */
+export async function reachOrganization(
+  db: Queryable,
+  principal: Principal,
+  ref: string,
+  need: Need,
+  param = 'org',
+): Promise<AccessibleOrganizationRow> {
+  const org = await findOrganizationForCaller(db, principal, ref, {
+    includeDeleted: need.includeDeleted ?? false,
+    lock: need.lock,
+  });
+  if (!org?.caller_role) throw notFound('organization', param);
+  requireScope(principal, need.scope);
+  if (!atLeast(org.caller_role, need.role)) {
+    throw new ApiError('forbidden', `This needs the ${need.role} role on the organization.`);
+  }
+  return org;
+}

@@ -1,0 +1,88 @@
+import { uuidv7 } from 'uuidv7';
+import type { AppContext } from '../../context.js';
+import type { Queryable } from '../../db/client.js';
+import { notFound } from '../../http/errors.js';
+import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import type { Principal } from '../../http/principal.js';
+import { type Need, reachOrganization } from './access.js';
+import { presentOrganization } from './present.js';
+import { listOrganizations, softDeleteSubtree } from './queries.js';
+import type { Organization, UpdateOrganizationBody } from './schemas.js';
+import { type CreateInput, createOrganization, updateOrganization } from './service.js';
+
+const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
+
+/** A team of `orgRef`: 404 unless it is a direct child the caller can reach. */
+async function reachChild(db: Queryable, principal: Principal, orgRef: string, childRef: string, need: Need) {
+  const parent = await reachOrganization(db, principal, orgRef, { role: 'viewer', scope: need.scope });
+  const child = await reachOrganization(db, principal, childRef, need, 'child');
+  if (child.parent_id !== parent.id) throw notFound('team', 'child');
+  return child;
+}
+
+export interface ListChildrenInput extends PageQueryInput {
+  name_search?: string;
+  include_deleted: boolean;
+}
+
+export async function listChildren(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: ListChildrenInput,
+): Promise<PageResult<Organization>> {
+  const parent = await reachOrganization(ctx.db, principal, orgRef, {
+    role: 'viewer',
+    scope: 'organization:read',
+  });
+  const page = pageRequest(input, isUuid);
+  const rows = await listOrganizations(
+    ctx.db,
+    {
+      parentId: parent.id,
+      nameSearch: input.name_search,
+      activeOnly: false,
+      includeDeleted: input.include_deleted,
+    },
+    page,
+  );
+  return toPage(rows, page, (row) => row.id, presentOrganization);
+}
+
+export function createChild(ctx: AppContext, principal: Principal, orgRef: string, input: CreateInput) {
+  return createOrganization(ctx, principal, { ...input, parent_organization_id: orgRef });
+}
+
+export async function getChild(ctx: AppContext, principal: Principal, orgRef: string, childRef: string) {
+  const child = await reachChild(ctx.db, principal, orgRef, childRef, {
+    role: 'viewer',
+    scope: 'organization:read',
+  });
+  return presentOrganization(child);
+}
+
+export async function updateChild(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  childRef: string,
+  changes: UpdateOrganizationBody,
+) {
+  const child = await reachChild(ctx.db, principal, orgRef, childRef, {
+    role: 'admin',
+    scope: 'organization:write',
+  });
+  return updateOrganization(ctx, principal, child.id, changes);
+}
+
+/** Deleting a team takes admin on its parent, and removes the team's own subtree with it. */
+export async function deleteChild(ctx: AppContext, principal: Principal, orgRef: string, childRef: string) {
+  await ctx.db.transaction(async (tx) => {
+    const child = await reachChild(tx, principal, orgRef, childRef, {
+      role: 'admin',
+      scope: 'organization:write',
+      lock: true,
+    });
+    await softDeleteSubtree(tx, child.id, uuidv7());
+  });
+}

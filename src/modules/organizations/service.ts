@@ -1,0 +1,327 @@
+import { uuidv7 } from 'uuidv7';
+import type { AppContext } from '../../context.js';
+import type { Queryable } from '../../db/client.js';
+import { ApiError, notFound } from '../../http/errors.js';
+import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import { type Principal, requireScope } from '../../http/principal.js';
+import { insertMembership } from '../members/queries.js';
+import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
+import { reachOrganization } from './access.js';
+import { presentOrganization } from './present.js';
+import {
+  type AccessibleOrganizationRow,
+  findOrganizationById,
+  insertOrganization,
+  listOrganizations as listOrganizationRows,
+  lockMoves,
+  moveSubtree,
+  type OrganizationFilter,
+  type OrganizationRow,
+  restoreDeletion,
+  slugIsTaken,
+  softDeleteSubtree,
+  subtreeHeight,
+  updateOrganization as updateOrganizationRow,
+} from './queries.js';
+import {
+  type CreateOrganizationBody,
+  DEFAULT_SETTINGS,
+  type Organization,
+  type UpdateOrganizationBody,
+} from './schemas.js';
+import { slugFromName, withSuffix } from './slugs.js';
+
+const MAX_METADATA_BYTES = 16 * 1024;
+const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
+
+function checkMetadata(metadata: unknown) {
+  if (metadata !== undefined && JSON.stringify(metadata).length > MAX_METADATA_BYTES) {
+    throw new ApiError('invalid_request', 'metadata must be at most 16 KB of JSON.', 'metadata');
+  }
+}
+
+async function chooseSlug(db: Queryable, requested: string | undefined, name: string): Promise<string> {
+  if (requested) {
+    if (await slugIsTaken(db, requested)) {
+      throw new ApiError('slug_taken', 'Another organization already uses this slug.', 'slug');
+    }
+    return requested;
+  }
+  const base = slugFromName(name);
+  if (!(await slugIsTaken(db, base))) return base;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const candidate = withSuffix(base);
+    if (!(await slugIsTaken(db, candidate))) return candidate;
+  }
+  throw new ApiError('slug_taken', 'Could not find a free slug; pass one explicitly.', 'slug');
+}
+
+export type CreateInput = CreateOrganizationBody;
+
+/** Creates an organization (a team when it has a parent) and its first owner, in one transaction. */
+export async function createOrganization(
+  ctx: AppContext,
+  principal: Principal,
+  input: CreateInput,
+): Promise<Organization> {
+  requireScope(principal, 'organization:write');
+  checkMetadata(input.metadata);
+  if ((input.owner_user_id || input.owner_email) && principal.kind !== 'admin') {
+    throw new ApiError(
+      'forbidden',
+      'Only an instance admin key may name the owner.',
+      input.owner_user_id ? 'owner_user_id' : 'owner_email',
+    );
+  }
+  if (input.owner_user_id && input.owner_email) {
+    throw new ApiError(
+      'invalid_request',
+      'Name the owner by owner_user_id or owner_email, not both.',
+      'owner_email',
+    );
+  }
+  const parentRef = input.parent_organization_id ?? null;
+  if (!parentRef && principal.kind === 'organization') {
+    throw new ApiError(
+      'forbidden',
+      'An organization key can only create teams inside its own organization.',
+      'parent_organization_id',
+    );
+  }
+  const row = await ctx.db.transaction(async (tx) => {
+    let parent: AccessibleOrganizationRow | null = null;
+    if (parentRef) {
+      parent = await reachOrganization(
+        tx,
+        principal,
+        parentRef,
+        { role: 'admin', scope: 'organization:write' },
+        'parent_organization_id',
+      );
+      const depth = parent.ancestor_ids.length + 2;
+      if (depth > ctx.config.maxOrgDepth) {
+        throw new ApiError(
+          'depth_limit_exceeded',
+          `Organizations nest at most ${ctx.config.maxOrgDepth} levels deep.`,
+          'parent_organization_id',
+        );
+      }
+    }
+    const id = uuidv7();
+    const created = await insertOrganization(tx, {
+      id,
+      rootId: parent ? parent.root_id : id,
+      parentId: parent?.id ?? null,
+      ancestorIds: parent ? [...parent.ancestor_ids, parent.id] : [],
+      name: input.name,
+      slug: await chooseSlug(tx, input.slug, input.name),
+      friendlyName: input.friendly_name ?? null,
+      description: input.description ?? null,
+      domain: input.domain?.toLowerCase() ?? null,
+      logoMediaId: input.logo_media_id ?? null,
+      billingAccountId: input.billing_account_id ?? null,
+      connectionId: input.connection_id ?? null,
+      active: input.active ?? true,
+      settings: { ...DEFAULT_SETTINGS, ...input.settings },
+      metadata: input.metadata ?? {},
+    });
+    const ownerId = await ownerFor(tx, principal, input);
+    if (ownerId) await insertMembership(tx, created.id, created.root_id, ownerId, 'owner');
+    return created;
+  });
+  return presentOrganization(row);
+}
+
+/** The user who becomes owner: the calling user, or whom an admin named. */
+async function ownerFor(tx: Queryable, principal: Principal, input: CreateInput): Promise<string | null> {
+  if (principal.kind === 'user') return principal.userId;
+  if (input.owner_user_id) {
+    const user = await findUserById(tx, input.owner_user_id);
+    if (!user) throw notFound('user', 'owner_user_id');
+    return user.id;
+  }
+  if (input.owner_email) return (await findOrCreateUserByEmail(tx, uuidv7(), input.owner_email)).id;
+  return null;
+}
+
+export async function getOrganization(
+  ctx: AppContext,
+  principal: Principal,
+  ref: string,
+  includeDeleted = false,
+): Promise<Organization> {
+  const org = await reachOrganization(ctx.db, principal, ref, {
+    role: 'viewer',
+    scope: 'organization:read',
+    includeDeleted,
+  });
+  return presentOrganization(org);
+}
+
+export async function updateOrganization(
+  ctx: AppContext,
+  principal: Principal,
+  ref: string,
+  changes: UpdateOrganizationBody,
+): Promise<Organization> {
+  checkMetadata(changes.metadata);
+  const row = await ctx.db.transaction(async (tx) => {
+    const org = await reachOrganization(tx, principal, ref, {
+      role: 'admin',
+      scope: 'organization:write',
+      lock: true,
+    });
+    if (changes.slug && changes.slug !== org.slug && (await slugIsTaken(tx, changes.slug))) {
+      throw new ApiError('slug_taken', 'Another organization already uses this slug.', 'slug');
+    }
+    return updateOrganizationRow(tx, org.id, {
+      ...changes,
+      domain: changes.domain === undefined ? undefined : (changes.domain?.toLowerCase() ?? null),
+      settings: changes.settings ? { ...DEFAULT_SETTINGS, ...org.settings, ...changes.settings } : undefined,
+    });
+  });
+  return presentOrganization(row);
+}
+
+/** Soft-deletes the organization and its whole subtree. */
+export async function deleteOrganization(ctx: AppContext, principal: Principal, ref: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const org = await reachOrganization(tx, principal, ref, {
+      role: 'owner',
+      scope: 'organization:write',
+      lock: true,
+    });
+    await softDeleteSubtree(tx, org.id, uuidv7());
+  });
+}
+
+/** Brings back exactly what the delete of this organization removed. */
+export async function restoreOrganization(
+  ctx: AppContext,
+  principal: Principal,
+  ref: string,
+): Promise<Organization> {
+  const row = await ctx.db.transaction(async (tx) => {
+    const org = await reachOrganization(tx, principal, ref, {
+      role: 'owner',
+      scope: 'organization:write',
+      includeDeleted: true,
+      lock: true,
+    });
+    if (!org.deleted_at || !org.deletion_id) return org;
+    if (org.parent_id) {
+      const parent = await findOrganizationById(tx, org.parent_id);
+      if (parent?.deleted_at) {
+        throw new ApiError(
+          'parent_deleted',
+          'Restore the parent organization first.',
+          'parent_organization_id',
+        );
+      }
+    }
+    await restoreDeletion(tx, org.deletion_id);
+    return (await findOrganizationById(tx, org.id))!;
+  });
+  return presentOrganization(row);
+}
+
+/** Re-parents an organization (null makes it top-level), refusing cycles and too-deep trees. */
+export async function moveOrganization(
+  ctx: AppContext,
+  principal: Principal,
+  ref: string,
+  parentRef: string | null,
+): Promise<Organization> {
+  const row = await ctx.db.transaction(async (tx) => {
+    await lockMoves(tx);
+    const org = await reachOrganization(tx, principal, ref, {
+      role: 'owner',
+      scope: 'organization:write',
+      lock: true,
+    });
+    let ancestors: string[] = [];
+    let rootId = org.id;
+    if (parentRef) {
+      const parent = await reachOrganization(
+        tx,
+        principal,
+        parentRef,
+        { role: 'admin', scope: 'organization:write' },
+        'parent_organization_id',
+      );
+      if (parent.id === org.id || parent.ancestor_ids.includes(org.id)) {
+        throw new ApiError(
+          'cycle_detected',
+          'An organization cannot move under itself or its own team.',
+          'parent_organization_id',
+        );
+      }
+      ancestors = [...parent.ancestor_ids, parent.id];
+      rootId = parent.root_id;
+    } else if (principal.kind === 'organization') {
+      throw new ApiError(
+        'forbidden',
+        'An organization key cannot move an organization out of its subtree.',
+        'parent_organization_id',
+      );
+    }
+    const height = await subtreeHeight(tx, org);
+    if (ancestors.length + 1 + height > ctx.config.maxOrgDepth) {
+      throw new ApiError(
+        'depth_limit_exceeded',
+        `Organizations nest at most ${ctx.config.maxOrgDepth} levels deep.`,
+        'parent_organization_id',
+      );
+    }
+    await moveSubtree(tx, org, parentRef ? ancestors[ancestors.length - 1]! : null, ancestors, rootId);
+    // A user who owned the team only through an ancestor keeps it when it becomes top-level.
+    if (!parentRef && principal.kind === 'user' && org.parent_id) {
+      await tx.query(
+        `insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $1, 'owner')
+         on conflict (organization_id, user_id) do update set role = 'owner', updated_at = now()`,
+        [org.id, principal.userId],
+      );
+    }
+    return (await findOrganizationById(tx, org.id))!;
+  });
+  return presentOrganization(row);
+}
+
+export interface ListInput extends PageQueryInput {
+  no_children: boolean;
+  parent_organization_id?: string;
+  name_search?: string;
+  active_only: boolean;
+  include_deleted: boolean;
+}
+
+/** Organizations the caller can reach, or (with `forUserId`) those a given user belongs to. */
+export async function listOrganizations(
+  ctx: AppContext,
+  principal: Principal,
+  input: ListInput,
+  forUserId?: string,
+): Promise<PageResult<Organization>> {
+  requireScope(principal, 'organization:read');
+  const page = pageRequest(input, isUuid);
+  const filter: OrganizationFilter = {
+    parentId: input.parent_organization_id,
+    nameSearch: input.name_search,
+    activeOnly: input.active_only,
+    includeDeleted: input.include_deleted,
+  };
+  if (forUserId) {
+    if (principal.kind === 'user' && principal.userId !== forUserId) throw notFound('user', 'user_id');
+    filter.memberOf = { userId: forUserId, directOnly: input.no_children };
+  } else if (principal.kind === 'user') {
+    filter.memberOf = { userId: principal.userId!, directOnly: input.no_children };
+  } else if (principal.kind === 'admin' && input.no_children) {
+    filter.topLevelOnly = true;
+  }
+  if (principal.kind === 'organization') {
+    const directOnly = !forUserId && input.no_children;
+    filter.subtree = { rootId: principal.organizationId!, directOnly };
+  }
+  const rows = await listOrganizationRows(ctx.db, filter, page);
+  return toPage(rows, page, (row: OrganizationRow) => row.id, presentOrganization);
+}

@@ -1,0 +1,144 @@
+import type { Queryable } from '../../db/client.js';
+import { keysetSql } from '../../db/keyset.js';
+import type { PageRequest } from '../../http/pagination.js';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  external_id: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+const COLUMNS = 'u.id, u.email, u.name, u.external_id, u.metadata, u.created_at, u.updated_at, u.deleted_at';
+const RETURNING = COLUMNS.replaceAll('u.', '');
+
+export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
+  const rows = await db.query<UserRow>(
+    `select ${COLUMNS} from users u where u.id = $1 and u.deleted_at is null`,
+    [id],
+  );
+  return rows[0];
+}
+
+export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | undefined> {
+  const rows = await db.query<UserRow>(
+    `select ${COLUMNS} from users u where lower(u.email) = lower($1) and u.deleted_at is null`,
+    [email],
+  );
+  return rows[0];
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  name: string | null;
+  externalId: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export async function insertUser(db: Queryable, user: NewUser): Promise<UserRow> {
+  const rows = await db.query<UserRow>(
+    `insert into users (id, email, name, external_id, metadata) values ($1, $2, $3, $4, $5::jsonb)
+     returning ${RETURNING}`,
+    [user.id, user.email, user.name, user.externalId, user.metadata],
+  );
+  return rows[0]!;
+}
+
+/**
+ * The live user with this email, created when there is none. `on conflict do nothing` plus a
+ * second read makes two concurrent calls agree on one user instead of one of them failing.
+ */
+export async function findOrCreateUserByEmail(db: Queryable, id: string, email: string): Promise<UserRow> {
+  const inserted = await db.query<UserRow>(
+    `insert into users (id, email) values ($1, $2)
+     on conflict (lower(email)) where deleted_at is null do nothing
+     returning ${RETURNING}`,
+    [id, email],
+  );
+  if (inserted[0]) return inserted[0];
+  const existing = await findUserByEmail(db, email);
+  if (!existing) throw new Error('user vanished between insert and select');
+  return existing;
+}
+
+const UPDATABLE: Record<string, string> = {
+  email: 'email',
+  name: 'name',
+  external_id: 'external_id',
+  metadata: 'metadata',
+};
+
+export async function updateUser(
+  db: Queryable,
+  id: string,
+  changes: Record<string, unknown>,
+): Promise<UserRow> {
+  const params: unknown[] = [id];
+  const sets: string[] = [];
+  for (const [field, value] of Object.entries(changes)) {
+    const column = UPDATABLE[field];
+    if (!column || value === undefined) continue;
+    const isJson = column === 'metadata';
+    params.push(value);
+    sets.push(`${column} = $${params.length}${isJson ? '::jsonb' : ''}`);
+  }
+  sets.push('updated_at = now()');
+  const rows = await db.query<UserRow>(
+    `update users set ${sets.join(', ')} where id = $1 returning ${RETURNING}`,
+    params,
+  );
+  return rows[0]!;
+}
+
+export async function softDeleteUser(db: Queryable, id: string): Promise<void> {
+  await db.query('update users set deleted_at = now(), updated_at = now() where id = $1', [id]);
+}
+
+export interface UserFilter {
+  email?: string;
+  /** Organization keys see only the members of their subtree. */
+  memberOfSubtree?: string;
+  /** Personal keys see only themselves. */
+  onlyId?: string;
+}
+
+export async function listUsers(db: Queryable, filter: UserFilter, page: PageRequest): Promise<UserRow[]> {
+  const params: unknown[] = [];
+  const where = ['u.deleted_at is null'];
+  if (filter.email) {
+    params.push(filter.email);
+    where.push(`lower(u.email) = lower($${params.length})`);
+  }
+  if (filter.onlyId) {
+    params.push(filter.onlyId);
+    where.push(`u.id = $${params.length}`);
+  }
+  if (filter.memberOfSubtree) {
+    params.push(filter.memberOfSubtree);
+    where.push(`exists (select 1 from memberships m join organizations o on o.id = m.organization_id
+                         where m.user_id = u.id and o.deleted_at is null
+                           and (o.id = $${params.length} or o.ancestor_ids @> array[$${params.length}::uuid]))`);
+  }
+  const keyset = keysetSql('u.id', page, params);
+  where.push(keyset.where);
+  return db.query<UserRow>(
+    `select ${COLUMNS} from users u where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    params,
+  );
+}
+
+/** Whether the user belongs to the subtree under `rootId` (organization keys may see such users). */
+export async function userInSubtree(db: Queryable, userId: string, rootId: string): Promise<boolean> {
+  const rows = await db.query<{ found: boolean }>(
+    `select exists(select 1 from memberships m join organizations o on o.id = m.organization_id
+                    where m.user_id = $1 and o.deleted_at is null
+                      and (o.id = $2 or o.ancestor_ids @> array[$2::uuid])) as found`,
+    [userId, rootId],
+  );
+  return rows[0]?.found ?? false;
+}

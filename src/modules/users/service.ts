@@ -1,0 +1,124 @@
+import { uuidv7 } from 'uuidv7';
+import type { AppContext } from '../../context.js';
+import type { Queryable } from '../../db/client.js';
+import { ApiError, notFound } from '../../http/errors.js';
+import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
+import { revokeUserKeys } from '../api-keys/queries.js';
+import { deleteUserMemberships, organizationsOnlyOwnedBy } from '../members/queries.js';
+import { presentUser } from './present.js';
+import {
+  findUserById,
+  insertUser,
+  listUsers as listUserRows,
+  softDeleteUser,
+  type UserRow,
+  updateUser as updateUserRow,
+  userInSubtree,
+} from './queries.js';
+import type { CreateUserBody, ListUsersQuery, UpdateUserBody, User } from './schemas.js';
+
+const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
+
+function checkMetadata(metadata: unknown) {
+  if (metadata !== undefined && JSON.stringify(metadata).length > 16 * 1024) {
+    throw new ApiError('invalid_request', 'metadata must be at most 16 KB of JSON.', 'metadata');
+  }
+}
+
+/** A user the caller may see: admins see all, a user sees itself, an organization key its members. */
+async function reachUser(db: Queryable, principal: Principal, userId: string): Promise<UserRow> {
+  const user = await findUserById(db, userId);
+  if (!user) throw notFound('user', 'user_id');
+  if (principal.kind === 'admin') return user;
+  if (principal.kind === 'user' && principal.userId === user.id) return user;
+  if (principal.kind === 'organization' && (await userInSubtree(db, user.id, principal.organizationId!)))
+    return user;
+  throw notFound('user', 'user_id');
+}
+
+export async function createUser(
+  ctx: AppContext,
+  principal: Principal,
+  input: CreateUserBody,
+): Promise<User> {
+  requireScope(principal, 'user:write');
+  requireAdmin(principal);
+  checkMetadata(input.metadata);
+  const row = await insertUser(ctx.db, {
+    id: uuidv7(),
+    email: input.email,
+    name: input.name ?? null,
+    externalId: input.external_id ?? null,
+    metadata: input.metadata ?? {},
+  });
+  return presentUser(row);
+}
+
+export async function listUsers(
+  ctx: AppContext,
+  principal: Principal,
+  input: ListUsersQuery,
+): Promise<PageResult<User>> {
+  requireScope(principal, 'user:read');
+  const page = pageRequest(input, isUuid);
+  const rows = await listUserRows(
+    ctx.db,
+    {
+      email: input.email,
+      onlyId: principal.kind === 'user' ? principal.userId! : undefined,
+      memberOfSubtree: principal.kind === 'organization' ? principal.organizationId! : undefined,
+    },
+    page,
+  );
+  return toPage(rows, page, (row) => row.id, presentUser);
+}
+
+export async function getUser(ctx: AppContext, principal: Principal, userId: string): Promise<User> {
+  requireScope(principal, 'user:read');
+  return presentUser(await reachUser(ctx.db, principal, userId));
+}
+
+/** Admins change anyone; a user changes itself. Organization keys cannot edit people. */
+export async function updateUser(
+  ctx: AppContext,
+  principal: Principal,
+  userId: string,
+  changes: UpdateUserBody,
+): Promise<User> {
+  requireScope(principal, 'user:write');
+  checkMetadata(changes.metadata);
+  const row = await ctx.db.transaction(async (tx) => {
+    const user = await reachUser(tx, principal, userId);
+    if (principal.kind === 'organization')
+      throw new ApiError('forbidden', 'Organization keys cannot edit users.');
+    if (changes.email === null) throw new ApiError('invalid_request', 'email cannot be null.', 'email');
+    return updateUserRow(tx, user.id, changes);
+  });
+  return presentUser(row);
+}
+
+/**
+ * Soft-deletes a user, removing its memberships and revoking its keys in the same transaction.
+ * Refused while it is the only owner of an organization, which would be left without one.
+ */
+export async function deleteUser(ctx: AppContext, principal: Principal, userId: string): Promise<void> {
+  requireScope(principal, 'user:write');
+  await ctx.db.transaction(async (tx) => {
+    const user = await reachUser(tx, principal, userId);
+    if (principal.kind === 'organization')
+      throw new ApiError('forbidden', 'Organization keys cannot delete users.');
+    const orphaned = await organizationsOnlyOwnedBy(tx, user.id);
+    if (orphaned.length > 0) {
+      throw new ApiError(
+        'last_owner',
+        `The user is the only owner of ${orphaned.length} organization(s); transfer ownership first.`,
+        'user_id',
+      );
+    }
+    await deleteUserMemberships(tx, user.id);
+    await revokeUserKeys(tx, user.id);
+    await softDeleteUser(tx, user.id);
+  });
+  ctx.credentials.forgetAll();
+}
