@@ -29,7 +29,11 @@ export class TestApp {
     readonly config: Config,
   ) {}
 
-  async call<T = any>(method: InjectOptions['method'], url: string, options: CallOptions = {}): Promise<Reply<T>> {
+  async call<T = any>(
+    method: InjectOptions['method'],
+    url: string,
+    options: CallOptions = {},
+  ): Promise<Reply<T>> {
     const key = options.key === undefined ? ADMIN_KEY : options.key;
     const headers: Record<string, string> = { ...options.headers };
     if (key) headers.authorization = `Bearer ${key}`;
@@ -47,8 +51,10 @@ export class TestApp {
   }
 
   get = <T = any>(url: string, options?: CallOptions) => this.call<T>('GET', url, options);
-  post = <T = any>(url: string, body?: unknown, options?: CallOptions) => this.call<T>('POST', url, { ...options, body });
-  patch = <T = any>(url: string, body?: unknown, options?: CallOptions) => this.call<T>('PATCH', url, { ...options, body });
+  post = <T = any>(url: string, body?: unknown, options?: CallOptions) =>
+    this.call<T>('POST', url, { ...options, body });
+  patch = <T = any>(url: string, body?: unknown, options?: CallOptions) =>
+    this.call<T>('PATCH', url, { ...options, body });
   delete = <T = any>(url: string, options?: CallOptions) => this.call<T>('DELETE', url, options);
 
   /** Asserting helpers: they throw with the whole reply when the status is not the expected one. */
@@ -73,7 +79,10 @@ export class TestApp {
   /** A user with a personal key holding every scope (or the given ones). */
   async userWithKey(scopes?: string[]) {
     const user = await this.createUser();
-    const key = await this.expect(201, this.post('/v1/api-keys', { user_id: user.id, ...(scopes ? { scopes } : {}) }));
+    const key = await this.expect(
+      201,
+      this.post('/v1/api-keys', { user_id: user.id, ...(scopes ? { scopes } : {}) }),
+    );
     return { user, key: key.secret as string, keyId: key.id as string };
   }
 
@@ -108,7 +117,11 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
  * Declares a suite once per database backend. `use()` inside a test gives that backend's app,
  * started once for the suite.
  */
-export function describeEachDatabase(title: string, body: (use: () => TestApp) => void, env?: Record<string, string>) {
+export function describeEachDatabase(
+  title: string,
+  body: (use: () => TestApp) => void,
+  env?: Record<string, string>,
+) {
   for (const backend of backends) {
     describe(`${title} [${backend.name}]`, () => {
       let current: TestApp | undefined;

@@ -9,11 +9,23 @@ describeEachDatabase('organizations', (use) => {
       201,
       t.post(
         '/v1/organizations',
-        { name: 'Acme Corp', description: 'd', friendly_name: 'Acme', billing_account_id: 'ba_1', domain: 'Acme.example.com' },
+        {
+          name: 'Acme Corp',
+          description: 'd',
+          friendly_name: 'Acme',
+          billing_account_id: 'ba_1',
+          domain: 'Acme.example.com',
+        },
         { key },
       ),
     );
-    expect(org).toMatchObject({ name: 'Acme Corp', friendly_name: 'Acme', domain: 'acme.example.com', depth: 1, active: true });
+    expect(org).toMatchObject({
+      name: 'Acme Corp',
+      friendly_name: 'Acme',
+      domain: 'acme.example.com',
+      depth: 1,
+      active: true,
+    });
     expect(org.slug).toMatch(/^acme-corp/);
     expect(org.settings.members_can_use_personal_api_keys).toBe(true);
     const bySlug = await t.expect(200, t.get(`/v1/organizations/${org.slug}`, { key }));
@@ -29,7 +41,11 @@ describeEachDatabase('organizations', (use) => {
     await t.createOrganization(key, { slug });
     const again = await t.post('/v1/organizations', { name: 'x', slug }, { key });
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatchObject({ code: 'slug_taken', param: 'slug', type: 'invalid_request_error' });
+    expect(again.body.error).toMatchObject({
+      code: 'slug_taken',
+      param: 'slug',
+      type: 'invalid_request_error',
+    });
     const bad = await t.post('/v1/organizations', { name: 'x', slug: 'Not A Slug' }, { key });
     expect(bad.status).toBe(400);
     expect(bad.body.error.param).toBe('slug');
@@ -41,7 +57,11 @@ describeEachDatabase('organizations', (use) => {
     const org = await t.createOrganization(key);
     const updated = await t.expect(
       200,
-      t.patch(`/v1/organizations/${org.id}`, { friendly_name: 'New', settings: { enforce_2fa: true } }, { key }),
+      t.patch(
+        `/v1/organizations/${org.id}`,
+        { friendly_name: 'New', settings: { enforce_2fa: true } },
+        { key },
+      ),
     );
     expect(updated.friendly_name).toBe('New');
     expect(updated.settings).toMatchObject({ enforce_2fa: true, members_can_invite: true });
@@ -58,9 +78,18 @@ describeEachDatabase('organizations', (use) => {
     const stranger = await t.userWithKey();
     const org = await t.createOrganization(owner.key);
     expect((await t.get(`/v1/organizations/${org.id}`, { key: stranger.key })).status).toBe(404);
-    expect((await t.patch(`/v1/organizations/${org.id}`, { name: 'x' }, { key: stranger.key })).status).toBe(404);
+    expect((await t.patch(`/v1/organizations/${org.id}`, { name: 'x' }, { key: stranger.key })).status).toBe(
+      404,
+    );
     const viewer = await t.userWithKey();
-    await t.expect(201, t.post(`/v1/organizations/${org.id}/members`, { user_id: viewer.user.id, role: 'viewer' }, { key: owner.key }));
+    await t.expect(
+      201,
+      t.post(
+        `/v1/organizations/${org.id}/members`,
+        { user_id: viewer.user.id, role: 'viewer' },
+        { key: owner.key },
+      ),
+    );
     await t.expect(200, t.get(`/v1/organizations/${org.id}`, { key: viewer.key }));
     const denied = await t.patch(`/v1/organizations/${org.id}`, { name: 'x' }, { key: viewer.key });
     expect(denied.status).toBe(403);
@@ -72,13 +101,20 @@ describeEachDatabase('organizations', (use) => {
     const { key } = await t.userWithKey();
     const tag = t.unique('zebra');
     const created = [];
-    for (let i = 0; i < 5; i++) created.push(await t.createOrganization(key, { name: `${tag} ${i}`, active: i !== 2 }));
-    const first = await t.expect(200, t.get('/v1/organizations', { key, query: { limit: 2, name_search: tag } }));
+    for (let i = 0; i < 5; i++)
+      created.push(await t.createOrganization(key, { name: `${tag} ${i}`, active: i !== 2 }));
+    const first = await t.expect(
+      200,
+      t.get('/v1/organizations', { key, query: { limit: 2, name_search: tag } }),
+    );
     expect(first.data.map((o: any) => o.id)).toEqual([created[0].id, created[1].id]);
     expect(first.pagination).toMatchObject({ has_more: true, limit: 2, prev_cursor: null });
     const second = await t.expect(
       200,
-      t.get('/v1/organizations', { key, query: { limit: 2, name_search: tag, cursor: first.pagination.next_cursor } }),
+      t.get('/v1/organizations', {
+        key,
+        query: { limit: 2, name_search: tag, cursor: first.pagination.next_cursor },
+      }),
     );
     expect(second.data.map((o: any) => o.id)).toEqual([created[2].id, created[3].id]);
     const back = await t.expect(
@@ -89,9 +125,15 @@ describeEachDatabase('organizations', (use) => {
       }),
     );
     expect(back.data.map((o: any) => o.id)).toEqual([created[0].id, created[1].id]);
-    const offset = await t.expect(200, t.get('/v1/organizations', { key, query: { offset: 4, name_search: tag } }));
+    const offset = await t.expect(
+      200,
+      t.get('/v1/organizations', { key, query: { offset: 4, name_search: tag } }),
+    );
     expect(offset.data.map((o: any) => o.id)).toEqual([created[4].id]);
-    const active = await t.expect(200, t.get('/v1/organizations', { key, query: { active_only: true, name_search: tag } }));
+    const active = await t.expect(
+      200,
+      t.get('/v1/organizations', { key, query: { active_only: true, name_search: tag } }),
+    );
     expect(active.data).toHaveLength(4);
     const literal = await t.expect(200, t.get('/v1/organizations', { key, query: { name_search: '%' } }));
     expect(literal.data).toHaveLength(0);
@@ -101,13 +143,19 @@ describeEachDatabase('organizations', (use) => {
     const t = use();
     const { key } = await t.userWithKey();
     const org = await t.createOrganization(key);
-    const team = await t.expect(201, t.post(`/v1/organizations/${org.id}/children`, { name: 'Team A' }, { key }));
+    const team = await t.expect(
+      201,
+      t.post(`/v1/organizations/${org.id}/children`, { name: 'Team A' }, { key }),
+    );
     expect(team).toMatchObject({ parent_organization_id: org.id, depth: 2, root_organization_id: org.id });
     const member = await t.userWithKey();
     await t.expect(201, t.post(`/v1/organizations/${org.id}/members`, { user_id: member.user.id }, { key }));
     const all = await t.expect(200, t.get('/v1/organizations', { key: member.key }));
     expect(all.data.map((o: any) => o.id).sort()).toEqual([org.id, team.id].sort());
-    const direct = await t.expect(200, t.get('/v1/organizations', { key: member.key, query: { no_children: true } }));
+    const direct = await t.expect(
+      200,
+      t.get('/v1/organizations', { key: member.key, query: { no_children: true } }),
+    );
     expect(direct.data.map((o: any) => o.id)).toEqual([org.id]);
     const children = await t.expect(
       200,
@@ -122,12 +170,18 @@ describeEachDatabase('organizations', (use) => {
     const { key } = await t.userWithKey();
     const org = await t.createOrganization(key);
     const team = await t.expect(201, t.post(`/v1/organizations/${org.id}/children`, { name: 'T' }, { key }));
-    const earlier = await t.expect(201, t.post(`/v1/organizations/${org.id}/children`, { name: 'Gone' }, { key }));
+    const earlier = await t.expect(
+      201,
+      t.post(`/v1/organizations/${org.id}/children`, { name: 'Gone' }, { key }),
+    );
     await t.expect(204, t.delete(`/v1/organizations/${org.id}/children/${earlier.id}`, { key }));
     await t.expect(204, t.delete(`/v1/organizations/${org.id}`, { key }));
     expect((await t.get(`/v1/organizations/${org.id}`, { key })).status).toBe(404);
     expect((await t.get(`/v1/organizations/${team.id}`, { key })).status).toBe(404);
-    const shown = await t.expect(200, t.get(`/v1/organizations/${org.id}`, { key, query: { include_deleted: true } }));
+    const shown = await t.expect(
+      200,
+      t.get(`/v1/organizations/${org.id}`, { key, query: { include_deleted: true } }),
+    );
     expect(shown.deleted_at).not.toBeNull();
     const listed = await t.expect(200, t.get('/v1/organizations', { key, query: { include_deleted: true } }));
     expect(listed.data.map((o: any) => o.id)).toContain(org.id);
@@ -148,15 +202,27 @@ describeEachDatabase('organizations', (use) => {
     expect(cycle.status).toBe(422);
     expect(cycle.body.error.code).toBe('cycle_detected');
     const other = await t.createOrganization(key);
-    const moved = await t.expect(200, t.post(`/v1/organizations/${b.id}/move`, { parent_organization_id: other.id }, { key }));
-    expect(moved).toMatchObject({ parent_organization_id: other.id, root_organization_id: other.id, depth: 2 });
+    const moved = await t.expect(
+      200,
+      t.post(`/v1/organizations/${b.id}/move`, { parent_organization_id: other.id }, { key }),
+    );
+    expect(moved).toMatchObject({
+      parent_organization_id: other.id,
+      root_organization_id: other.id,
+      depth: 2,
+    });
     const child = await t.expect(200, t.get(`/v1/organizations/${c.id}`, { key }));
     expect(child).toMatchObject({ root_organization_id: other.id, depth: 3 });
-    const top = await t.expect(200, t.post(`/v1/organizations/${b.id}/move`, { parent_organization_id: null }, { key }));
+    const top = await t.expect(
+      200,
+      t.post(`/v1/organizations/${b.id}/move`, { parent_organization_id: null }, { key }),
+    );
     expect(top).toMatchObject({ parent_organization_id: null, depth: 1, root_organization_id: b.id });
     let parent = top.id;
     for (let depth = 2; depth <= t.config.maxOrgDepth; depth++) {
-      parent = (await t.expect(201, t.post(`/v1/organizations/${parent}/children`, { name: `L${depth}` }, { key }))).id;
+      parent = (
+        await t.expect(201, t.post(`/v1/organizations/${parent}/children`, { name: `L${depth}` }, { key }))
+      ).id;
     }
     const tooDeep = await t.post(`/v1/organizations/${parent}/children`, { name: 'deep' }, { key });
     expect(tooDeep.status).toBe(422);
