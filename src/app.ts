@@ -9,6 +9,7 @@ import type { Database } from './db/client.js';
 import { requireCredential } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { ErrorEnvelope } from './http/schemas.js';
+import { validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
@@ -50,14 +51,6 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: false,
-      },
-    },
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -71,7 +64,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   });
 
   registerErrorHandling(app);
-  for (const schema of [
+  const sharedSchemas = [
     ErrorEnvelope,
     OrganizationSettings,
     Organization,
@@ -79,9 +72,9 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     Member,
     ApiKey,
     CreatedApiKey,
-  ]) {
-    app.addSchema(schema);
-  }
+  ];
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  app.setValidatorCompiler(validatorCompiler(() => sharedSchemas as unknown as Record<string, unknown>[]));
 
   await app.register(swagger, {
     openapi: {
