@@ -195,16 +195,19 @@ export async function listOrganizations(
 ): Promise<OrganizationRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
+  // A user's organizations are found from the memberships side first (a few index probes),
+  // then joined: scanning the organization table in id order would read far more rows.
+  let from = 'organizations o';
   const member = filter.memberOf;
   if (member) {
     params.push(member.userId);
     const user = `$${params.length}`;
-    const direct = `o.id in (select organization_id from memberships where user_id = ${user})`;
-    where.push(
-      member.directOnly
-        ? direct
-        : `(${direct} or o.ancestor_ids && array(select organization_id from memberships where user_id = ${user}))`,
-    );
+    const teams = member.directOnly
+      ? ''
+      : `union select d.id from organizations d
+          where d.ancestor_ids && array(select organization_id from memberships where user_id = ${user})`;
+    from = `(select organization_id as id from memberships where user_id = ${user} ${teams}) reachable
+            join organizations o on o.id = reachable.id`;
   }
   if (filter.subtree) {
     params.push(filter.subtree.rootId);
@@ -227,7 +230,7 @@ export async function listOrganizations(
   const keyset = keysetSql('o.id', page, params);
   where.push(keyset.where);
   return db.query<OrganizationRow>(
-    `select ${ORG_COLUMNS} from organizations o where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    `select ${ORG_COLUMNS} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
     params,
   );
 }
