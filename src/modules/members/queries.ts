@@ -1,6 +1,8 @@
 import type { Queryable } from '../../db/client.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
+import type { Principal } from '../../http/principal.js';
+import { organizationForCallerSql } from '../organizations/queries.js';
 import type { Role } from './roles.js';
 
 export interface MemberRow {
@@ -49,24 +51,39 @@ export interface MemberFilter {
   role?: Role;
 }
 
-/** Direct members, keyset-paged by user id. */
-export async function listDirectMembers(
+export interface MemberPageRow extends Partial<MemberRow> {
+  target_id: string;
+  target_role: Role | null;
+}
+
+/**
+ * Direct members of the organization `ref` names, fetched in the same statement that finds the
+ * organization and the caller's role on it: one round trip for the most common list. Members are
+ * read only when the caller has a role; a row with null member fields means an empty page.
+ */
+export async function listDirectMembersForCaller(
   db: Queryable,
-  organizationId: string,
+  principal: Principal,
+  ref: string,
   filter: MemberFilter,
   page: PageRequest,
-): Promise<MemberRow[]> {
-  const params: unknown[] = [organizationId];
-  const where = ['m.organization_id = $1'];
+): Promise<MemberPageRow[]> {
+  const params: unknown[] = [];
+  const target = organizationForCallerSql(principal, ref, params, { includeDeleted: false });
+  const where = ['m.organization_id = t.id', 't.caller_role is not null'];
   if (filter.role) {
     params.push(filter.role);
     where.push(`m.role = $${params.length}`);
   }
-  const { where: keyset, order, tail } = keysetSql('m.user_id', page, params);
-  where.push(keyset);
-  return db.query<MemberRow>(
-    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
-      where ${where.join(' and ')} order by ${order} ${tail}`,
+  const keyset = keysetSql('m.user_id', page, params);
+  where.push(keyset.where);
+  return db.query<MemberPageRow>(
+    `with t as (${target})
+     select t.id as target_id, t.caller_role as target_role, page.*
+       from t left join lateral (
+         select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+          where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}
+       ) page on true`,
     params,
   );
 }

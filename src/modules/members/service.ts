@@ -3,7 +3,7 @@ import type { AppContext } from '../../context.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
-import { reachOrganization } from '../organizations/access.js';
+import { checkAccess, reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
@@ -11,8 +11,9 @@ import {
   deleteMembership,
   findMember,
   insertMembership,
-  listDirectMembers,
+  listDirectMembersForCaller,
   listEffectiveMembers,
+  type MemberPageRow,
   type MemberRow,
   updateMemberRole,
 } from './queries.js';
@@ -49,17 +50,28 @@ export async function listMembers(
   orgRef: string,
   input: ListMembersQuery,
 ): Promise<PageResult<Member>> {
-  const org = await reachOrganization(ctx.db, principal, orgRef, { role: 'viewer', scope: 'member:read' });
   const page = pageRequest(input, isUuid);
   const filter = { role: input.role };
-  const rows = input.include_inherited
-    ? await listEffectiveMembers(ctx.db, [...org.ancestor_ids, org.id], filter, page)
-    : await listDirectMembers(ctx.db, org.id, filter, page);
+  const need = { role: 'viewer', scope: 'member:read' } as const;
+  if (input.include_inherited) {
+    const org = await reachOrganization(ctx.db, principal, orgRef, need);
+    const rows = await listEffectiveMembers(ctx.db, [...org.ancestor_ids, org.id], filter, page);
+    return toPage(
+      rows,
+      page,
+      (row) => row.user_id,
+      (row) => presentMember(row, org.id),
+    );
+  }
+  const rows = await listDirectMembersForCaller(ctx.db, principal, orgRef, filter, page);
+  const first = rows[0];
+  checkAccess(principal, first && { caller_role: first.target_role }, need);
+  const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);
   return toPage(
-    rows,
+    members,
     page,
     (row) => row.user_id,
-    (row) => presentMember(row, org.id),
+    (row) => presentMember(row, row.target_id),
   );
 }
 

@@ -27,6 +27,16 @@ export async function reachOrganization(
     includeDeleted: need.includeDeleted ?? false,
     lock: need.lock,
   });
+  return checkAccess(principal, org, need, param);
+}
+
+/** The checks of `reachOrganization`, for statements that fetched the organization themselves. */
+export function checkAccess<T extends { caller_role: Role | null }>(
+  principal: Principal,
+  org: T | undefined,
+  need: Pick<Need, 'role' | 'scope'>,
+  param = 'org',
+): T {
   if (!org?.caller_role) throw notFound('organization', param);
   requireScope(principal, need.scope);
   if (!atLeast(org.caller_role, need.role)) {

@@ -58,13 +58,16 @@ export function callerRoleSql(principal: Principal, params: unknown[]): string {
 const isUuid = (ref: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
 
 /** One statement: the organization by id or slug and the caller's role on it. */
-export async function findOrganizationForCaller(
-  db: Queryable,
+/**
+ * SQL selecting the organization by id or slug with the caller's role on it as `caller_role`;
+ * other statements embed it to authorize and fetch in one round trip.
+ */
+export function organizationForCallerSql(
   principal: Principal,
   ref: string,
+  params: unknown[],
   options: { includeDeleted: boolean; lock?: boolean },
-): Promise<AccessibleOrganizationRow | undefined> {
-  const params: unknown[] = [];
+): string {
   const role = callerRoleSql(principal, params);
   params.push(isUuid(ref) ? ref.toLowerCase() : ref);
   const match = isUuid(ref)
@@ -72,12 +75,23 @@ export async function findOrganizationForCaller(
     : // A slug names a live organization; among deleted ones it names the most recently deleted.
       `o.slug = $${params.length}`;
   const live = options.includeDeleted ? '' : 'and o.deleted_at is null';
+  return `select ${ORG_COLUMNS}, ${role} as caller_role
+            from organizations o
+           where ${match} ${live}
+           order by o.deleted_at desc nulls first
+           limit 1 ${options.lock ? 'for update of o' : ''}`;
+}
+
+/** One statement: the organization by id or slug and the caller's role on it. */
+export async function findOrganizationForCaller(
+  db: Queryable,
+  principal: Principal,
+  ref: string,
+  options: { includeDeleted: boolean; lock?: boolean },
+): Promise<AccessibleOrganizationRow | undefined> {
+  const params: unknown[] = [];
   const rows = await db.query<AccessibleOrganizationRow>(
-    `select ${ORG_COLUMNS}, ${role} as caller_role
-       from organizations o
-      where ${match} ${live}
-      order by o.deleted_at desc nulls first
-      limit 1 ${options.lock ? 'for update of o' : ''}`,
+    organizationForCallerSql(principal, ref, params, options),
     params,
   );
   return rows[0];
