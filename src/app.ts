@@ -7,9 +7,10 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
 import { requireCredential } from './http/auth.js';
+import { acceptOnlyJson } from './http/content-type.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { ErrorEnvelope } from './http/schemas.js';
-import { validatorCompiler } from './http/validation.js';
+import { refuseUnknownQueryParameters, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
@@ -64,6 +65,8 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   });
 
   registerErrorHandling(app);
+  acceptOnlyJson(app);
+  refuseUnknownQueryParameters(app, '/v1/');
   const sharedSchemas = [
     ErrorEnvelope,
     OrganizationSettings,

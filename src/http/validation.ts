@@ -1,6 +1,6 @@
 import { Ajv, type AnySchema, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -34,4 +34,21 @@ export function validatorCompiler(schemas: () => Record<string, unknown>[]): Fas
     coercing ??= withShared(newAjv('array'));
     return coercing.compile(schema as AnySchema);
   };
+}
+
+/** Routes that declare no query parameters still refuse unknown ones instead of ignoring them. */
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
+
+/**
+ * Gives every API route under `prefix` that declares no `querystring` an empty, closed one, so
+ * `DELETE /v1/organizations/x?dry_run=true` answers 400 naming `dry_run` rather than deleting.
+ * Must be called before the routes are registered.
+ */
+export function refuseUnknownQueryParameters(app: FastifyInstance, prefix: string) {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(prefix)) return;
+    const schema = (route.schema ?? {}) as Record<string, unknown>;
+    if (schema.querystring !== undefined || schema.query !== undefined) return;
+    route.schema = { ...schema, querystring: NO_QUERY };
+  });
 }
