@@ -142,3 +142,20 @@ export async function userInSubtree(db: Queryable, userId: string, rootId: strin
   );
   return rows[0]?.found ?? false;
 }
+
+/**
+ * Locks the live top-level organizations this user owns, in id order, for the rest of the
+ * transaction. Membership changes lock the same rows, so deleting two co-owners at once, or a
+ * user while its co-owner is demoted, cannot both pass the last-owner check.
+ */
+export async function lockOrganizationsOwnedBy(db: Queryable, userId: string): Promise<void> {
+  await db.query(
+    `select o.id from organizations o
+      where o.parent_id is null and o.deleted_at is null
+        and exists (select 1 from memberships m
+                     where m.organization_id = o.id and m.user_id = $1 and m.role = 'owner')
+      order by o.id
+      for update of o`,
+    [userId],
+  );
+}

@@ -11,6 +11,7 @@ import {
   findUserById,
   insertUser,
   listUsers as listUserRows,
+  lockOrganizationsOwnedBy,
   softDeleteUser,
   type UserRow,
   updateUser as updateUserRow,
@@ -108,6 +109,7 @@ export async function deleteUser(ctx: AppContext, principal: Principal, userId: 
     const user = await reachUser(tx, principal, userId);
     if (principal.kind === 'organization')
       throw new ApiError('forbidden', 'Organization keys cannot delete users.');
+    await lockOrganizationsOwnedBy(tx, user.id);
     const orphaned = await organizationsOnlyOwnedBy(tx, user.id);
     if (orphaned.length > 0) {
       throw new ApiError(
