@@ -85,4 +85,5 @@ export async function deleteChild(ctx: AppContext, principal: Principal, orgRef:
     });
     await softDeleteSubtree(tx, child.id, uuidv7());
   });
+  ctx.credentials.forgetAll();
 }

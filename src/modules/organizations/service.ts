@@ -193,6 +193,8 @@ export async function deleteOrganization(ctx: AppContext, principal: Principal, 
     });
     await softDeleteSubtree(tx, org.id, uuidv7());
   });
+  // Organization keys of the removed subtree must stop working now, not when their cache entry ages out.
+  ctx.credentials.forgetAll();
 }
 
 /** Brings back exactly what the delete of this organization removed. */
