@@ -139,6 +139,16 @@ export async function deleteUserMemberships(db: Queryable, userId: string): Prom
   await db.query('delete from memberships where user_id = $1', [userId]);
 }
 
+/** The highest role the user holds on the organization or an ancestor (`path`), read afresh. */
+export async function findCallerRole(db: Queryable, userId: string, path: string[]): Promise<Role | null> {
+  const rows = await db.query<{ role: Role }>(
+    `select role from memberships where user_id = $1 and organization_id = any($2::uuid[])
+      order by array_position(array['viewer','member','admin','owner']::text[], role) desc limit 1`,
+    [userId, path],
+  );
+  return rows[0]?.role ?? null;
+}
+
 /** Owners on the organization or its ancestors, other than `exceptUserId` on the organization itself. */
 export async function countOtherOwners(
   db: Queryable,
