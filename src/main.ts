@@ -29,7 +29,8 @@ function announceAdminKey(secret: string, port: number) {
 async function serve() {
   const config = loadConfig();
   const db = await openDatabase(config);
-  const generated = await ensureAdminKey({ db }, config.adminKey);
+  // A configured key must work from the first request on.
+  if (config.adminKey) await ensureAdminKey({ db }, config.adminKey);
   const app = await buildApp({ config, db, logger: loggerOptions(config.logLevel) });
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -53,7 +54,12 @@ async function serve() {
       `cannot listen on ${config.host}:${config.port} (${code ?? String(error)})`,
     );
   }
-  if (generated) announceAdminKey(generated, config.port);
+  // Only once the server listens: a key generated before a failed listen would be stored but never
+  // shown, and no later start would generate another.
+  if (!config.adminKey) {
+    const generated = await ensureAdminKey({ db }, undefined);
+    if (generated) announceAdminKey(generated, config.port);
+  }
 }
 
 async function main(command: string | undefined) {
