@@ -415,13 +415,12 @@ describeEachDatabase('api keys', (use) => {
     const idle = await t.organizationKey(org.id, key);
     const idleTeam = await t.organizationKey(team.id, key);
     await t.expect(204, t.delete(`/v1/organizations/${org.id}`, { key }));
-    for (const retired of [idle, idleTeam]) {
+    // Keys used a moment ago (so cached) stop as promptly as idle ones.
+    for (const retired of [idle, idleTeam, orgKey, teamKey.secret]) {
       const reply = await t.get('/v1/me', { key: retired });
       expect(reply.status).toBe(401);
       expect(reply.body.error.code).toBe('invalid_api_key');
     }
-    expect((await t.get(`/v1/organizations/${org.id}`, { key: orgKey })).status).toBe(404);
-    expect((await t.get(`/v1/organizations/${team.id}`, { key: teamKey.secret })).status).toBe(404);
   });
 
   it('answers 401 in the envelope for missing, garbled or unknown credentials', async () => {

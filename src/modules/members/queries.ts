@@ -176,3 +176,14 @@ export async function organizationsOnlyOwnedBy(db: Queryable, userId: string): P
   );
   return rows.map((row) => row.id);
 }
+
+/** Makes the owners of any of `ancestorIds` direct owners of the organization. */
+export async function adoptInheritedOwners(db: Queryable, organizationId: string, ancestorIds: string[]) {
+  await db.query(
+    `insert into memberships (organization_id, user_id, root_id, role)
+     select distinct $1::uuid, user_id, $1::uuid, 'owner' from memberships
+      where organization_id = any($2::uuid[]) and role = 'owner'
+     on conflict (organization_id, user_id) do update set role = 'owner', updated_at = now()`,
+    [organizationId, ancestorIds],
+  );
+}

@@ -229,6 +229,22 @@ describeEachDatabase('organizations', (use) => {
     expect(tooDeep.body.error.code).toBe('depth_limit_exceeded');
   });
 
+  it('keeps the inherited owners of a team that an admin makes top-level', async () => {
+    const t = use();
+    const { user, key } = await t.userWithKey();
+    const org = await t.createOrganization(key);
+    // Created by the admin key, the team has no direct owner: its owner is the parent's.
+    const team = await t.expect(201, t.post(`/v1/organizations/${org.id}/children`, { name: 'Adopted' }));
+    const before = await t.expect(200, t.get(`/v1/organizations/${team.id}/members`));
+    expect(before.data).toHaveLength(0);
+    await t.expect(200, t.post(`/v1/organizations/${team.id}/move`, { parent_organization_id: null }));
+    const owner = await t.expect(200, t.get(`/v1/organizations/${team.id}/members/${user.id}`));
+    expect(owner).toMatchObject({ role: 'owner', inherited: false });
+    const last = await t.delete(`/v1/organizations/${team.id}/members/${user.id}`);
+    expect(last.status).toBe(409);
+    expect(last.body.error.code).toBe('last_owner');
+  });
+
   it('gives one 201 and one 409 for concurrent creations of the same slug', async () => {
     const t = use();
     const { key } = await t.userWithKey();

@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireScope } from '../../http/principal.js';
-import { insertMembership } from '../members/queries.js';
+import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import { reachOrganization } from './access.js';
 import { presentOrganization } from './present.js';
@@ -276,14 +276,9 @@ export async function moveOrganization(
       );
     }
     await moveSubtree(tx, org, parentRef ? ancestors[ancestors.length - 1]! : null, ancestors, rootId);
-    // A user who owned the team only through an ancestor keeps it when it becomes top-level.
-    if (!parentRef && principal.kind === 'user' && org.parent_id) {
-      await tx.query(
-        `insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $1, 'owner')
-         on conflict (organization_id, user_id) do update set role = 'owner', updated_at = now()`,
-        [org.id, principal.userId],
-      );
-    }
+    // A team that becomes top-level keeps the owners it had through its old ancestors, so it
+    // is never left without an owner and nobody who owned it loses it.
+    if (!parentRef && org.parent_id) await adoptInheritedOwners(tx, org.id, org.ancestor_ids);
     return (await findOrganizationById(tx, org.id))!;
   });
   return presentOrganization(row);
