@@ -71,12 +71,9 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => strin
   }
 }
 
-async function waitForExit(server: Spawned) {
-  return withTimeout(
-    server.exited,
-    EXIT_TIMEOUT_MS,
-    () => `exit; stdout: ${server.stdout()} stderr: ${server.stderr()}`,
-  );
+/** A start that fails may first have created a PGlite cluster, so it gets the start-up deadline. */
+async function waitForExit(server: Spawned, ms = START_TIMEOUT_MS) {
+  return withTimeout(server.exited, ms, () => `exit; stdout: ${server.stdout()} stderr: ${server.stderr()}`);
 }
 
 /** Polls /healthz until the server answers, failing early if the process dies first. */
@@ -102,7 +99,7 @@ async function waitUntilListening(server: Spawned, port: number) {
 /** Stops a server the way a terminal or an orchestrator would, and expects a clean exit. */
 async function stopServer(server: Spawned) {
   server.child.kill('SIGTERM');
-  const { code } = await waitForExit(server);
+  const { code } = await waitForExit(server, EXIT_TIMEOUT_MS);
   expect(code, server.stderr()).toBe(0);
 }
 
@@ -212,7 +209,7 @@ describe('start-up refuses bad configuration with one line naming the variable',
     });
     expect(me.status).toBe(200);
     await stopServer(server);
-  });
+  }, 180_000);
 
   it('DATABASE_URL pointing at a closed port', async () => {
     const line = await expectConfigFailure(
@@ -288,17 +285,21 @@ async function firstAndSecondStart(storage: Record<string, string>) {
 describe('the first admin key', () => {
   it('is printed once with a curl line on a fresh PGlite data directory, and works', async () => {
     await firstAndSecondStart({ ORGSTACK_DATA_DIR: join(tempDir(), 'fresh', 'data') });
-  });
+  }, 180_000);
 
-  it.runIf(postgresUrl)('is printed once on a fresh PostgreSQL database, and works', async () => {
-    const database = await createPostgresDatabase(postgresUrl!);
-    try {
-      await firstAndSecondStart({ DATABASE_URL: database.url });
-    } finally {
-      for (const child of [...running]) child.kill('SIGKILL');
-      await database.drop();
-    }
-  });
+  it.runIf(postgresUrl)(
+    'is printed once on a fresh PostgreSQL database, and works',
+    async () => {
+      const database = await createPostgresDatabase(postgresUrl!);
+      try {
+        await firstAndSecondStart({ DATABASE_URL: database.url });
+      } finally {
+        for (const child of [...running]) child.kill('SIGKILL');
+        await database.drop();
+      }
+    },
+    180_000,
+  );
 
   it('is not generated when ORGSTACK_ADMIN_KEY is set; that key works instead', async () => {
     const port = await freePort();
@@ -317,5 +318,5 @@ describe('the first admin key', () => {
     await stopServer(server);
     expect(announcedKey(server.stdout())).toBeUndefined();
     expect(server.stdout()).not.toContain(key);
-  });
+  }, 180_000);
 });
