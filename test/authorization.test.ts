@@ -470,9 +470,9 @@ describeEachDatabase('authorization', (use) => {
     );
     const entry = inherited.data.find((m: any) => m.user_id === parentAdmin.user.id);
     expect(entry).toMatchObject({ role: 'admin', inherited: true, via_organization_id: w.parent.id });
-    // Admin is not owner: deleting the team itself still needs the owner role.
+    // Admin is not owner: deleting the top-level organization needs the owner role.
     expectEnvelope(
-      await t.delete(`/v1/organizations/${w.team.id}`, { key: parentAdmin.key }),
+      await t.delete(`/v1/organizations/${w.parent.id}`, { key: parentAdmin.key }),
       403,
       'forbidden',
       'parent admin delete',
@@ -519,9 +519,7 @@ describeEachDatabase('authorization', (use) => {
     );
   });
 
-  // Not enforced yet (reported to the modules' owners): the setting is stored but no route reads it.
-  // Un-skip when personal keys are refused in organizations that turned them off.
-  it.skip('refuses personal keys where the organization turned members_can_use_personal_api_keys off', async () => {
+  it('refuses personal keys where the organization turned members_can_use_personal_api_keys off', async () => {
     const t = use();
     const owner = await t.userWithKey();
     const org = await t.createOrganization(owner.key);
@@ -541,10 +539,15 @@ describeEachDatabase('authorization', (use) => {
     expectEnvelope(
       await t.get(`/v1/organizations/${org.id}`, { key: owner.key }),
       403,
-      'forbidden',
+      'personal_api_keys_disabled',
       'personal',
     );
-    expectEnvelope(await t.get(`/v1/organizations/${team.id}`, { key: owner.key }), 403, 'forbidden', 'team');
+    expectEnvelope(
+      await t.get(`/v1/organizations/${team.id}/members`, { key: owner.key }),
+      403,
+      'personal_api_keys_disabled',
+      'team',
+    );
     // Organization keys and the admin key still work.
     await t.expect(200, t.get(`/v1/organizations/${org.id}`, { key: orgKey }));
     await t.expect(200, t.get(`/v1/organizations/${org.id}`));

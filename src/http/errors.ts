@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   invalid_api_key: 401,
   forbidden: 403,
   insufficient_scope: 403,
+  personal_api_keys_disabled: 403,
   not_found: 404,
   route_not_found: 404,
   method_not_allowed: 405,

@@ -66,7 +66,11 @@ export async function listMembers(
   }
   const rows = await listDirectMembersForCaller(ctx.db, principal, orgRef, filter, page);
   const first = rows[0];
-  checkAccess(principal, first && { caller_role: first.target_role }, need);
+  checkAccess(
+    principal,
+    first && { caller_role: first.target_role, personal_keys_refused: first.target_personal_keys_refused },
+    need,
+  );
   const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);
   return toPage(
     members,

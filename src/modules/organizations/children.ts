@@ -8,7 +8,7 @@ import { type Need, reachOrganization } from './access.js';
 import { presentOrganization } from './present.js';
 import { listOrganizations, softDeleteSubtree } from './queries.js';
 import type { Organization, UpdateOrganizationBody } from './schemas.js';
-import { type CreateInput, createOrganization, updateOrganization } from './service.js';
+import { type CreateInput, createOrganization, reachForRemoval, updateOrganization } from './service.js';
 
 const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
 
@@ -79,10 +79,10 @@ export async function updateChild(
 export async function deleteChild(ctx: AppContext, principal: Principal, orgRef: string, childRef: string) {
   await ctx.db.transaction(async (tx) => {
     const child = await reachChild(tx, principal, orgRef, childRef, {
-      role: 'admin',
+      role: 'viewer',
       scope: 'organization:write',
-      lock: true,
     });
+    await reachForRemoval(tx, principal, child.id, false);
     await softDeleteSubtree(tx, child.id, uuidv7());
   });
   ctx.credentials.forgetAll();

@@ -245,6 +245,42 @@ describeEachDatabase('organizations', (use) => {
     expect(last.body.error.code).toBe('last_owner');
   });
 
+  it('lets an admin of the parent delete a team by either route, but not an admin of the team alone', async () => {
+    const t = use();
+    const { key } = await t.userWithKey();
+    const org = await t.createOrganization(key);
+    const team = await t.expect(
+      201,
+      t.post(`/v1/organizations/${org.id}/children`, { name: 'Doomed' }, { key }),
+    );
+    const teamAdmin = await t.userWithKey();
+    await t.expect(
+      201,
+      t.post(`/v1/organizations/${team.id}/members`, { user_id: teamAdmin.user.id, role: 'admin' }, { key }),
+    );
+    const teamKey = await t.organizationKey(team.id, key);
+    for (const caller of [teamAdmin.key, teamKey]) {
+      expect((await t.delete(`/v1/organizations/${team.id}`, { key: caller })).status).toBe(403);
+      // Through the parent's route they are strangers: the parent stays hidden.
+      expect(
+        (await t.delete(`/v1/organizations/${org.id}/children/${team.id}`, { key: caller })).status,
+      ).toBe(404);
+    }
+    await t.expect(200, t.get(`/v1/organizations/${team.id}`, { key: teamKey }));
+    const parentAdmin = await t.userWithKey();
+    await t.expect(
+      201,
+      t.post(`/v1/organizations/${org.id}/members`, { user_id: parentAdmin.user.id, role: 'admin' }, { key }),
+    );
+    expect((await t.delete(`/v1/organizations/${org.id}`, { key: parentAdmin.key })).status).toBe(403);
+    await t.expect(204, t.delete(`/v1/organizations/${team.id}`, { key: parentAdmin.key }));
+    await t.expect(200, t.post(`/v1/organizations/${team.id}/restore`, undefined, { key: parentAdmin.key }));
+    await t.expect(
+      204,
+      t.delete(`/v1/organizations/${org.id}/children/${team.id}`, { key: parentAdmin.key }),
+    );
+  });
+
   it('gives one 201 and one 409 for concurrent creations of the same slug', async () => {
     const t = use();
     const { key } = await t.userWithKey();

@@ -28,6 +28,8 @@ export interface OrganizationRow {
 
 export interface AccessibleOrganizationRow extends OrganizationRow {
   caller_role: Role | null;
+  /** The organization or an ancestor turned `members_can_use_personal_api_keys` off. */
+  personal_keys_refused: boolean;
 }
 
 export const ORG_COLUMNS = `o.id, o.root_id, o.parent_id, o.ancestor_ids, o.name, o.slug, o.friendly_name,
@@ -55,6 +57,15 @@ export function callerRoleSql(principal: Principal, params: unknown[]): string {
             where m.user_id = $${params.length} and m.organization_id = any(o.ancestor_ids || o.id))`;
 }
 
+const PERSONAL_KEYS_OFF = `settings->>'members_can_use_personal_api_keys' = 'false'`;
+
+/** Only personal keys are affected; the setting on any ancestor applies to its teams too. */
+function personalKeysRefusedSql(principal: Principal): string {
+  if (principal.kind !== 'user') return 'false';
+  return `(o.${PERSONAL_KEYS_OFF} or exists (select 1 from organizations a
+             where a.id = any(o.ancestor_ids) and a.${PERSONAL_KEYS_OFF}))`;
+}
+
 const isUuid = (ref: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
 
 /** One statement: the organization by id or slug and the caller's role on it. */
@@ -75,7 +86,7 @@ export function organizationForCallerSql(
     : // A slug names a live organization; among deleted ones it names the most recently deleted.
       `o.slug = $${params.length}`;
   const live = options.includeDeleted ? '' : 'and o.deleted_at is null';
-  return `select ${ORG_COLUMNS}, ${role} as caller_role
+  return `select ${ORG_COLUMNS}, ${role} as caller_role, ${personalKeysRefusedSql(principal)} as personal_keys_refused
             from organizations o
            where ${match} ${live}
            order by o.deleted_at desc nulls first

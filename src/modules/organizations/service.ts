@@ -5,12 +5,14 @@ import { ApiError, notFound } from '../../http/errors.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
+import { atLeast } from '../members/roles.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import { reachOrganization } from './access.js';
 import { presentOrganization } from './present.js';
 import {
   type AccessibleOrganizationRow,
   findOrganizationById,
+  findOrganizationForCaller,
   insertOrganization,
   listOrganizations as listOrganizationRows,
   lockMoves,
@@ -183,14 +185,39 @@ export async function updateOrganization(
   return presentOrganization(row);
 }
 
+/**
+ * Loads an organization for deleting or restoring it: a top-level organization takes its owner,
+ * a team an admin of its parent, whichever route names it.
+ */
+export async function reachForRemoval(
+  tx: Queryable,
+  principal: Principal,
+  ref: string,
+  includeDeleted: boolean,
+): Promise<AccessibleOrganizationRow> {
+  const org = await reachOrganization(tx, principal, ref, {
+    role: 'viewer',
+    scope: 'organization:write',
+    includeDeleted,
+    lock: true,
+  });
+  if (!org.parent_id) {
+    if (!atLeast(org.caller_role, 'owner')) {
+      throw new ApiError('forbidden', 'Deleting an organization needs the owner role.');
+    }
+    return org;
+  }
+  const parent = await findOrganizationForCaller(tx, principal, org.parent_id, { includeDeleted: true });
+  if (!atLeast(parent?.caller_role, 'admin')) {
+    throw new ApiError('forbidden', 'Deleting a team needs the admin role on its parent organization.');
+  }
+  return org;
+}
+
 /** Soft-deletes the organization and its whole subtree. */
 export async function deleteOrganization(ctx: AppContext, principal: Principal, ref: string): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const org = await reachOrganization(tx, principal, ref, {
-      role: 'owner',
-      scope: 'organization:write',
-      lock: true,
-    });
+    const org = await reachForRemoval(tx, principal, ref, false);
     await softDeleteSubtree(tx, org.id, uuidv7());
   });
   // Organization keys of the removed subtree must stop working now, not when their cache entry ages out.
@@ -204,12 +231,7 @@ export async function restoreOrganization(
   ref: string,
 ): Promise<Organization> {
   const row = await ctx.db.transaction(async (tx) => {
-    const org = await reachOrganization(tx, principal, ref, {
-      role: 'owner',
-      scope: 'organization:write',
-      includeDeleted: true,
-      lock: true,
-    });
+    const org = await reachForRemoval(tx, principal, ref, true);
     if (!org.deleted_at || !org.deletion_id) return org;
     if (org.parent_id) {
       const parent = await findOrganizationById(tx, org.parent_id);
