@@ -24,6 +24,9 @@ export function errors(...statuses: number[]): Record<number, TSchema> {
 }
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const UUID = new RegExp(UUID_PATTERN);
+export const isUuid = (text: string) => UUID.test(text);
+
 export const SLUG_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$';
 
 export const Uuid = (description?: string) =>

@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireScope, SCOPES, type Scope } from '../../http/principal.js';
+import { isUuid } from '../../http/schemas.js';
 import { reachOrganization } from '../organizations/access.js';
 import { findUserById } from '../users/queries.js';
 import {
@@ -25,7 +26,6 @@ import type {
 } from './schemas.js';
 import { displayPrefix, hashSecret, newSecret } from './secrets.js';
 
-const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 export function presentApiKey(row: ApiKeyRow): ApiKey {

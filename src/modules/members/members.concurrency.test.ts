@@ -1,26 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase, type TestApp } from '../../../test/helpers/app.js';
-
-const members = (org: string) => `/v1/organizations/${org}/members`;
-const member = (org: string, userId: string) => `/v1/organizations/${org}/members/${userId}`;
-
-/** Every member of `org` read page by page (direct only, or with inherited access). */
-async function allMembers(t: TestApp, org: string, includeInherited = false) {
-  const rows: any[] = [];
-  let cursor: string | null = null;
-  for (let pages = 0; pages < 50; pages++) {
-    const page: any = await t.expect(
-      200,
-      t.get(members(org), {
-        query: { limit: 100, include_inherited: includeInherited, ...(cursor ? { cursor } : {}) },
-      }),
-    );
-    rows.push(...page.data);
-    cursor = page.pagination.next_cursor;
-    if (!page.pagination.has_more) return rows;
-  }
-  throw new Error('too many pages');
-}
+import { allMembers, member, members } from '../../../test/helpers/members.js';
 
 const statuses = (replies: { status: number }[]) => replies.map((reply) => reply.status).sort();
 

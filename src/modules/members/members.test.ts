@@ -1,8 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase, type Reply, type TestApp } from '../../../test/helpers/app.js';
-
-const members = (org: string) => `/v1/organizations/${org}/members`;
-const member = (org: string, userId: string) => `/v1/organizations/${org}/members/${userId}`;
+import { member, members } from '../../../test/helpers/members.js';
 
 /** Adds a member as the caller holding `key` (the admin key when absent) and returns the membership. */
 async function add(t: TestApp, org: string, body: Record<string, unknown>, key?: string) {

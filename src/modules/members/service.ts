@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
+import { isUuid } from '../../http/schemas.js';
 import { checkAccess, type Need, reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
@@ -20,8 +21,6 @@ import {
 } from './queries.js';
 import { atLeast, type Role } from './roles.js';
 import type { AddMemberBody, ListMembersQuery, Member } from './schemas.js';
-
-const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
 
 export function presentMember(row: MemberRow, organizationId: string): Member {
   return {

@@ -4,13 +4,12 @@ import type { Queryable } from '../../db/client.js';
 import { notFound } from '../../http/errors.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
+import { isUuid } from '../../http/schemas.js';
 import { type Need, reachOrganization } from './access.js';
 import { presentOrganization } from './present.js';
 import { listOrganizations, softDeleteSubtree } from './queries.js';
 import type { Organization, UpdateOrganizationBody } from './schemas.js';
 import { type CreateInput, createOrganization, reachForRemoval, updateOrganization } from './service.js';
-
-const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
 
 /** A team of `orgRef`: 404 unless it is a direct child the caller can reach. */
 async function reachChild(db: Queryable, principal: Principal, orgRef: string, childRef: string, need: Need) {

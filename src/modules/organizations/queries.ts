@@ -2,6 +2,7 @@ import type { Queryable } from '../../db/client.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
+import { isUuid } from '../../http/schemas.js';
 import type { Role } from '../members/roles.js';
 
 export interface OrganizationRow {
@@ -65,8 +66,6 @@ function personalKeysRefusedSql(principal: Principal): string {
   return `(o.${PERSONAL_KEYS_OFF} or exists (select 1 from organizations a
              where a.id = any(o.ancestor_ids) and a.${PERSONAL_KEYS_OFF}))`;
 }
-
-const isUuid = (ref: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
 
 /** One statement: the organization by id or slug and the caller's role on it. */
 /**

@@ -78,20 +78,15 @@ const editableFields = {
   metadata: Metadata,
 };
 
+/** Every editable field is optional on create, except the name. */
+const creatableFields = {
+  ...Type.Partial(Type.Object(editableFields)).properties,
+  name: editableFields.name,
+};
+
 export const CreateOrganizationBody = Type.Object(
   {
-    ...editableFields,
-    name: editableFields.name,
-    slug: Type.Optional(editableFields.slug),
-    friendly_name: Type.Optional(editableFields.friendly_name),
-    description: Type.Optional(editableFields.description),
-    domain: Type.Optional(editableFields.domain),
-    logo_media_id: Type.Optional(editableFields.logo_media_id),
-    billing_account_id: Type.Optional(editableFields.billing_account_id),
-    connection_id: Type.Optional(editableFields.connection_id),
-    active: Type.Optional(editableFields.active),
-    settings: Type.Optional(editableFields.settings),
-    metadata: Type.Optional(editableFields.metadata),
+    ...creatableFields,
     parent_organization_id: Type.Optional(Nullable(Uuid('Create the organization as a team of this one.'))),
     owner_user_id: Type.Optional(Uuid('Admin keys only: the user who owns the new organization.')),
     owner_email: Type.Optional(
@@ -102,22 +97,7 @@ export const CreateOrganizationBody = Type.Object(
 );
 export type CreateOrganizationBody = Static<typeof CreateOrganizationBody>;
 
-export const CreateChildBody = Type.Object(
-  {
-    name: editableFields.name,
-    slug: Type.Optional(editableFields.slug),
-    friendly_name: Type.Optional(editableFields.friendly_name),
-    description: Type.Optional(editableFields.description),
-    domain: Type.Optional(editableFields.domain),
-    logo_media_id: Type.Optional(editableFields.logo_media_id),
-    billing_account_id: Type.Optional(editableFields.billing_account_id),
-    connection_id: Type.Optional(editableFields.connection_id),
-    active: Type.Optional(editableFields.active),
-    settings: Type.Optional(editableFields.settings),
-    metadata: Type.Optional(editableFields.metadata),
-  },
-  { additionalProperties: false },
-);
+export const CreateChildBody = Type.Object(creatableFields, { additionalProperties: false });
 
 export const UpdateOrganizationBody = Type.Partial(Type.Object(editableFields), {
   additionalProperties: false,

@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireScope } from '../../http/principal.js';
+import { isUuid } from '../../http/schemas.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { atLeast } from '../members/roles.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
@@ -34,8 +35,6 @@ import {
 import { slugFromName, withSuffix } from './slugs.js';
 
 const MAX_METADATA_BYTES = 16 * 1024;
-const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
-
 function checkMetadata(metadata: unknown) {
   if (metadata !== undefined && JSON.stringify(metadata).length > MAX_METADATA_BYTES) {
     throw new ApiError('invalid_request', 'metadata must be at most 16 KB of JSON.', 'metadata');

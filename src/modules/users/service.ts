@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
+import { isUuid } from '../../http/schemas.js';
 import { revokeUserKeys } from '../api-keys/queries.js';
 import { deleteUserMemberships, organizationsOnlyOwnedBy } from '../members/queries.js';
 import { presentUser } from './present.js';
@@ -18,8 +19,6 @@ import {
   userInSubtree,
 } from './queries.js';
 import type { CreateUserBody, ListUsersQuery, UpdateUserBody, User } from './schemas.js';
-
-const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(key);
 
 function checkMetadata(metadata: unknown) {
   if (metadata !== undefined && JSON.stringify(metadata).length > 16 * 1024) {
