@@ -165,6 +165,11 @@ export async function seed(sql, plan, log = () => {}) {
            case when ${deleted} then now() end,
            case when ${deleted} then ${orgId('n')} end
       from generate_series(1, ${N}) as n`);
+  await sql.unsafe(`
+    update organizations p set child_count = c.children
+      from (select parent_id, count(*)::int as children from organizations
+             where parent_id is not null group by parent_id) c
+     where p.id = c.parent_id`);
   log(`organizations: ${N} in ${Date.now() - started} ms`);
 
   started = Date.now();

@@ -37,6 +37,7 @@ CREATE TABLE "organizations" (
 	"root_id" uuid NOT NULL,
 	"parent_id" uuid,
 	"ancestor_ids" uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+	"child_count" integer DEFAULT 0 NOT NULL,
 	"name" text NOT NULL,
 	"slug" text NOT NULL,
 	"friendly_name" text,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import scalar from '@scalar/fastify-api-reference';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -14,6 +13,7 @@ import { refuseUnknownQueryParameters, validatorCompiler } from './http/validati
 import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
+import { docsRoutes } from './modules/docs/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { meRoutes } from './modules/me/routes.js';
 import { memberRoutes } from './modules/members/routes.js';
@@ -94,7 +94,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) || `def-${i}`,
     },
   });
-  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json' } });
+  await app.register(docsRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes(ctx));

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 
 /** Anything that runs SQL: the database itself or an open transaction. Queries take this. */
@@ -38,6 +37,11 @@ async function withRetry<T>(attempt: () => Promise<T>): Promise<T> {
 
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // Loaded on demand: a server on PostgreSQL never pays for the embedded engine's memory.
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+  ]);
   const pg = await PGlite.create({ dataDir, extensions: { pg_trgm } });
   const statements = { count: 0 };
   const run = async <T>(q: Pick<PGlite, 'query'>, text: string, params?: unknown[]) => {

@@ -1,8 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -17,7 +15,11 @@ const MIGRATION_LOCK = 727_274_301;
 /** Applies pending migrations. On PostgreSQL an advisory lock lets several instances start at once. */
 export async function migrate(db: Database): Promise<void> {
   if (db.kind === 'pglite') {
-    await migratePglite(drizzlePglite(db.raw as PGlite), { migrationsFolder: MIGRATIONS_FOLDER });
+    const [{ drizzle }, { migrate: migratePglite }] = await Promise.all([
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
+    await migratePglite(drizzle(db.raw as PGlite), { migrationsFolder: MIGRATIONS_FOLDER });
     return;
   }
   // One dedicated connection, so the session lock and drizzle's own transaction share it.

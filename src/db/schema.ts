@@ -4,6 +4,7 @@ import {
   check,
   foreignKey,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -45,6 +46,9 @@ export const organizations = pgTable(
     parentId: uuid('parent_id'),
     // Ancestors from the root down to the parent: access checks and subtree queries are one index probe.
     ancestorIds: uuid('ancestor_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    // Children ever attached and not moved away (deleted ones too): lets a user's organization
+    // list skip the subtree lookup for the many organizations that have no teams.
+    childCount: integer('child_count').notNull().default(0),
     name: text('name').notNull(),
     slug: text('slug').notNull(),
     friendlyName: text('friendly_name'),

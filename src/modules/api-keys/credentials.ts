@@ -33,14 +33,13 @@ export class Credentials {
   }
 
   async authenticate(secret: string): Promise<Principal> {
-    const invalid = new ApiError('invalid_api_key', 'The API key is not valid.');
-    if (secret.length < 16 || secret.length > 200) throw invalid;
+    if (secret.length < 16 || secret.length > 200) throw invalidKey();
     const hash = hashSecret(secret);
     const now = Date.now();
     let entry = this.cache.get(hash);
     if (!entry || now - entry.loadedAt >= this.ttlMs) {
       const row = await findCredential(this.db, hash);
-      if (!row) throw invalid;
+      if (!row) throw invalidKey();
       entry = { row, principal: toPrincipal(row), loadedAt: now };
       if (this.ttlMs > 0) this.remember(hash, entry);
     }
@@ -49,7 +48,7 @@ export class Credentials {
     if (row.expires_at && row.expires_at.getTime() <= now) {
       throw new ApiError('invalid_api_key', 'The API key has expired.');
     }
-    if (row.owner_gone) throw invalid;
+    if (row.owner_gone) throw invalidKey();
     this.used.add(row.id);
     return entry.principal;
   }
@@ -87,6 +86,9 @@ export class Credentials {
     this.cache.set(hash, entry);
   }
 }
+
+// Built only when thrown: an error captures a stack, too costly for every valid request.
+const invalidKey = () => new ApiError('invalid_api_key', 'The API key is not valid.');
 
 function toPrincipal(row: CredentialRow): Principal {
   const kind = row.kind === 'personal' ? 'user' : row.kind;

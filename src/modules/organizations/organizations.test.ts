@@ -281,6 +281,40 @@ describeEachDatabase('organizations', (use) => {
     );
   });
 
+  it('pages the organizations of a user with hundreds of memberships like anyone else', async () => {
+    const t = use();
+    const { key } = await t.userWithKey();
+    const created: string[] = [];
+    for (let i = 0; i < 205; i++) created.push((await t.createOrganization(key)).id);
+    const team = await t.expect(
+      201,
+      t.post(`/v1/organizations/${created[3]}/children`, { name: 'T' }), // by the admin key: reached through the parent only
+    );
+    created.push(team.id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await t.expect(
+        200,
+        t.get('/v1/organizations', { key, query: { limit: 100, ...(cursor ? { cursor } : {}) } }),
+      );
+      seen.push(...page.data.map((o: any) => o.id));
+      cursor = page.pagination.next_cursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual([...created].sort());
+    const byOffset = await t.expect(
+      200,
+      t.get('/v1/organizations', { key, query: { limit: 5, offset: 200 } }),
+    );
+    expect(byOffset.data.map((o: any) => o.id)).toEqual(seen.slice(200, 205));
+    const direct = await t.expect(
+      200,
+      t.get('/v1/organizations', { key, query: { limit: 100, offset: 200, no_children: true } }),
+    );
+    expect(direct.data.map((o: any) => o.id)).not.toContain(team.id);
+    expect(direct.data).toHaveLength(5);
+  });
+
   it('gives one 201 and one 409 for concurrent creations of the same slug', async () => {
     const t = use();
     const { key } = await t.userWithKey();

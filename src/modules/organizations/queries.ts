@@ -134,6 +134,7 @@ export interface NewOrganization {
 }
 
 export async function insertOrganization(db: Queryable, org: NewOrganization): Promise<OrganizationRow> {
+  if (org.parentId) await countChildren(db, org.parentId, 1);
   const rows = await db.query<OrganizationRow>(
     `insert into organizations (id, root_id, parent_id, ancestor_ids, name, slug, friendly_name, description,
        domain, logo_media_id, billing_account_id, connection_id, active, settings, metadata)
@@ -212,6 +213,9 @@ export interface OrganizationFilter {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** Above this many memberships, walking organizations in page order beats collecting them all. */
+const MANY_MEMBERSHIPS = 200;
+
 export async function listOrganizations(
   db: Queryable,
   filter: OrganizationFilter,
@@ -219,20 +223,6 @@ export async function listOrganizations(
 ): Promise<OrganizationRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
-  // A user's organizations are found from the memberships side first (a few index probes),
-  // then joined: scanning the organization table in id order would read far more rows.
-  let from = 'organizations o';
-  const member = filter.memberOf;
-  if (member) {
-    params.push(member.userId);
-    const user = `$${params.length}`;
-    const teams = member.directOnly
-      ? ''
-      : `union select d.id from organizations d
-          where d.ancestor_ids && array(select organization_id from memberships where user_id = ${user})`;
-    from = `(select organization_id as id from memberships where user_id = ${user} ${teams}) reachable
-            join organizations o on o.id = reachable.id`;
-  }
   if (filter.subtree) {
     params.push(filter.subtree.rootId);
     const root = `$${params.length}::uuid`;
@@ -251,10 +241,44 @@ export async function listOrganizations(
   }
   if (filter.activeOnly) where.push('o.active');
   if (!filter.includeDeleted) where.push('o.deleted_at is null');
-  const keyset = keysetSql('o.id', page, params);
+  const member = filter.memberOf;
+  if (!member) {
+    const keyset = keysetSql('o.id', page, params);
+    where.push(keyset.where);
+    return db.query<OrganizationRow>(
+      `select ${ORG_COLUMNS} from organizations o where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+      params,
+    );
+  }
+  params.push(member.userId);
+  const user = `$${params.length}`;
+  const keyset = keysetSql('o.id', { ...page, limit: page.limit + page.offset, offset: 0 }, params);
   where.push(keyset.where);
+  const conditions = where.join(' and ');
+  const pageOf = (from: string, extra: string) =>
+    `(select ${ORG_COLUMNS} from ${from} where ${conditions} and ${extra} order by ${keyset.order} ${keyset.tail})`;
+  const direct = `select organization_id as id from memberships where user_id = ${user}`;
+  // Two plans, one chosen inside the statement by the caller's membership count: a few memberships
+  // are collected with their teams (only organizations that have teams are searched for them);
+  // many are better served by walking organizations in page order and testing each for access.
+  const collected = `(${direct}
+      union select d.id from organizations d
+       where d.ancestor_ids && array(select m.organization_id from memberships m
+                                       join organizations p on p.id = m.organization_id
+                                      where m.user_id = ${user} and p.child_count > 0)) reachable
+    join organizations o on o.id = reachable.id`;
+  const reachable = `exists (select 1 from memberships m
+                              where m.user_id = ${user} and m.organization_id = any(o.ancestor_ids || o.id))`;
+  params.push(page.limit + 1, page.offset);
+  const [limit, offset] = [`$${params.length - 1}`, `$${params.length}`];
+  const branches = member.directOnly
+    ? pageOf(`(${direct}) reachable join organizations o on o.id = reachable.id`, 'true')
+    : `${pageOf(collected, `(select n from membership_count) <= ${MANY_MEMBERSHIPS}`)}
+       union all
+       ${pageOf('organizations o', `(select n from membership_count) > ${MANY_MEMBERSHIPS} and ${reachable}`)}`;
   return db.query<OrganizationRow>(
-    `select ${ORG_COLUMNS} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    `with membership_count as (select count(*) as n from memberships where user_id = ${user})
+     select * from (${branches}) page order by ${keyset.order.replace('o.id', 'id')} limit ${limit} offset ${offset}`,
     params,
   );
 }
@@ -305,6 +329,10 @@ export async function lockMoves(db: Queryable): Promise<void> {
 }
 
 /** Re-parents the organization and rewrites the ancestor path and root of its whole subtree. */
+async function countChildren(db: Queryable, parentId: string, change: 1 | -1): Promise<void> {
+  await db.query('update organizations set child_count = child_count + $2 where id = $1', [parentId, change]);
+}
+
 export async function moveSubtree(
   db: Queryable,
   org: OrganizationRow,
@@ -313,6 +341,8 @@ export async function moveSubtree(
   newRootId: string,
 ): Promise<void> {
   const oldDepth = org.ancestor_ids.length;
+  if (org.parent_id) await countChildren(db, org.parent_id, -1);
+  if (parentId) await countChildren(db, parentId, 1);
   await db.query(
     `update organizations
         set ancestor_ids = $2::uuid[] || array[$1::uuid] || ancestor_ids[$3 + 2:],
