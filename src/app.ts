@@ -60,8 +60,9 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   );
   const ctx: AppContext = { db, config, credentials };
   app.addHook('onClose', () => credentials.close());
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   registerErrorHandling(app);

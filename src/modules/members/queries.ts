@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.js';
+import { isoColumn } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
@@ -9,8 +10,8 @@ export interface MemberRow {
   organization_id: string;
   user_id: string;
   role: Role;
-  created_at: Date;
-  updated_at: Date;
+  created_at: string;
+  updated_at: string;
   email: string;
   name: string | null;
   external_id: string | null;
@@ -18,7 +19,7 @@ export interface MemberRow {
   via_organization_id: string;
 }
 
-const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.created_at, m.updated_at,
+const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
   u.email, u.name, u.external_id, m.organization_id as via_organization_id`;
 
 export async function insertMembership(

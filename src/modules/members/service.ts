@@ -32,8 +32,8 @@ export function presentMember(row: MemberRow, organizationId: string): Member {
     role: row.role,
     inherited: row.via_organization_id !== organizationId,
     via_organization_id: row.via_organization_id,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 

@@ -1,8 +1,6 @@
 import type { OrganizationRow } from './queries.js';
 import { DEFAULT_SETTINGS, type Organization, type OrganizationSettings } from './schemas.js';
 
-const iso = (date: Date) => date.toISOString();
-
 export function presentOrganization(row: OrganizationRow): Organization {
   return {
     id: row.id,
@@ -20,8 +18,8 @@ export function presentOrganization(row: OrganizationRow): Organization {
     active: row.active,
     settings: { ...DEFAULT_SETTINGS, ...(row.settings as Partial<OrganizationSettings>) },
     metadata: row.metadata,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
-    deleted_at: row.deleted_at ? iso(row.deleted_at) : null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    deleted_at: row.deleted_at,
   };
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.js';
+import { isoColumn } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
@@ -21,9 +22,9 @@ export interface OrganizationRow {
   active: boolean;
   settings: Record<string, unknown>;
   metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-  deleted_at: Date | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
   deletion_id: string | null;
 }
 
@@ -35,7 +36,7 @@ export interface AccessibleOrganizationRow extends OrganizationRow {
 
 export const ORG_COLUMNS = `o.id, o.root_id, o.parent_id, o.ancestor_ids, o.name, o.slug, o.friendly_name,
   o.description, o.domain, o.logo_media_id, o.billing_account_id, o.connection_id, o.active, o.settings,
-  o.metadata, o.created_at, o.updated_at, o.deleted_at, o.deletion_id`;
+  o.metadata, ${isoColumn('o.created_at')}, ${isoColumn('o.updated_at')}, ${isoColumn('o.deleted_at')}, o.deletion_id`;
 
 const RETURNING = ORG_COLUMNS.replaceAll('o.', '');
 

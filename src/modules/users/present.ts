@@ -8,8 +8,8 @@ export function presentUser(row: UserRow): User {
     name: row.name,
     external_id: row.external_id,
     metadata: row.metadata,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    deleted_at: row.deleted_at ? row.deleted_at.toISOString() : null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    deleted_at: row.deleted_at,
   };
 }

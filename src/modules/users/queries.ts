@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.js';
+import { isoColumn } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 
@@ -8,12 +9,13 @@ export interface UserRow {
   name: string | null;
   external_id: string | null;
   metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-  deleted_at: Date | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
 }
 
-const COLUMNS = 'u.id, u.email, u.name, u.external_id, u.metadata, u.created_at, u.updated_at, u.deleted_at';
+const COLUMNS = `u.id, u.email, u.name, u.external_id, u.metadata, ${isoColumn('u.created_at')},
+  ${isoColumn('u.updated_at')}, ${isoColumn('u.deleted_at')}`;
 const RETURNING = COLUMNS.replaceAll('u.', '');
 
 export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
