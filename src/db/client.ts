@@ -67,8 +67,6 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
   const sql = postgres(url, {
     max: poolSize,
     onnotice: () => {},
-    // Dates and JSON are parsed the same way PGlite parses them, so both backends return equal rows.
-    types: { bigint: postgres.BigInt },
     connection: { application_name: 'orgstack' },
   });
   const statements = { count: 0 };

@@ -201,7 +201,15 @@ export async function updateOrganization(
 
 export interface OrganizationFilter {
   /** Restricts to what the caller may see; absent for admin keys. */
-  memberOf?: { userId: string; directOnly: boolean };
+  memberOf?: {
+    userId: string;
+    directOnly: boolean;
+    /**
+     * `collect` gathers the user's organizations and their teams, then pages them: best for a
+     * few memberships. `scan` walks organizations in page order testing access: best for many.
+     */
+    strategy: 'collect' | 'scan';
+  };
   /** Organization keys see their own subtree only. */
   subtree?: { rootId: string; directOnly: boolean };
   /** Admin keys with `no_children`: top-level organizations only. */
@@ -214,8 +222,13 @@ export interface OrganizationFilter {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Above this many memberships, walking organizations in page order beats collecting them all. */
-const MANY_MEMBERSHIPS = 200;
+export async function countMemberships(db: Queryable, userId: string): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    'select count(*)::int as n from memberships where user_id = $1',
+    [userId],
+  );
+  return rows[0]?.n ?? 0;
+}
 
 export async function listOrganizations(
   db: Queryable,
@@ -224,6 +237,27 @@ export async function listOrganizations(
 ): Promise<OrganizationRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
+  let from = 'organizations o';
+  const member = filter.memberOf;
+  if (member) {
+    params.push(member.userId);
+    const user = `$${params.length}`;
+    const direct = `select organization_id as id from memberships where user_id = ${user}`;
+    if (member.directOnly) {
+      from = `(${direct}) reachable join organizations o on o.id = reachable.id`;
+    } else if (member.strategy === 'collect') {
+      // Teams are searched for under the organizations that have any; most have none.
+      from = `(${direct}
+          union select d.id from organizations d
+           where d.ancestor_ids && array(select m.organization_id from memberships m
+                                           join organizations p on p.id = m.organization_id
+                                          where m.user_id = ${user} and p.child_count > 0)) reachable
+        join organizations o on o.id = reachable.id`;
+    } else {
+      where.push(`exists (select 1 from memberships m
+                           where m.user_id = ${user} and m.organization_id = any(o.ancestor_ids || o.id))`);
+    }
+  }
   if (filter.subtree) {
     params.push(filter.subtree.rootId);
     const root = `$${params.length}::uuid`;
@@ -242,44 +276,10 @@ export async function listOrganizations(
   }
   if (filter.activeOnly) where.push('o.active');
   if (!filter.includeDeleted) where.push('o.deleted_at is null');
-  const member = filter.memberOf;
-  if (!member) {
-    const keyset = keysetSql('o.id', page, params);
-    where.push(keyset.where);
-    return db.query<OrganizationRow>(
-      `select ${ORG_COLUMNS} from organizations o where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
-      params,
-    );
-  }
-  params.push(member.userId);
-  const user = `$${params.length}`;
-  const keyset = keysetSql('o.id', { ...page, limit: page.limit + page.offset, offset: 0 }, params);
+  const keyset = keysetSql('o.id', page, params);
   where.push(keyset.where);
-  const conditions = where.join(' and ');
-  const pageOf = (from: string, extra: string) =>
-    `(select ${ORG_COLUMNS} from ${from} where ${conditions} and ${extra} order by ${keyset.order} ${keyset.tail})`;
-  const direct = `select organization_id as id from memberships where user_id = ${user}`;
-  // Two plans, one chosen inside the statement by the caller's membership count: a few memberships
-  // are collected with their teams (only organizations that have teams are searched for them);
-  // many are better served by walking organizations in page order and testing each for access.
-  const collected = `(${direct}
-      union select d.id from organizations d
-       where d.ancestor_ids && array(select m.organization_id from memberships m
-                                       join organizations p on p.id = m.organization_id
-                                      where m.user_id = ${user} and p.child_count > 0)) reachable
-    join organizations o on o.id = reachable.id`;
-  const reachable = `exists (select 1 from memberships m
-                              where m.user_id = ${user} and m.organization_id = any(o.ancestor_ids || o.id))`;
-  params.push(page.limit + 1, page.offset);
-  const [limit, offset] = [`$${params.length - 1}`, `$${params.length}`];
-  const branches = member.directOnly
-    ? pageOf(`(${direct}) reachable join organizations o on o.id = reachable.id`, 'true')
-    : `${pageOf(collected, `(select n from membership_count) <= ${MANY_MEMBERSHIPS}`)}
-       union all
-       ${pageOf('organizations o', `(select n from membership_count) > ${MANY_MEMBERSHIPS} and ${reachable}`)}`;
   return db.query<OrganizationRow>(
-    `with membership_count as (select count(*) as n from memberships where user_id = ${user})
-     select * from (${branches}) page order by ${keyset.order.replace('o.id', 'id')} limit ${limit} offset ${offset}`,
+    `select ${ORG_COLUMNS} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
     params,
   );
 }

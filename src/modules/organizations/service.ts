@@ -9,6 +9,7 @@ import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { atLeast } from '../members/roles.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import { reachOrganization } from './access.js';
+import { listStrategy } from './list-strategy.js';
 import { presentOrganization } from './present.js';
 import {
   type AccessibleOrganizationRow,
@@ -305,6 +306,10 @@ export async function moveOrganization(
   return presentOrganization(row);
 }
 
+async function memberFilter(db: Queryable, userId: string, directOnly: boolean) {
+  return { userId, directOnly, strategy: directOnly ? ('collect' as const) : await listStrategy(db, userId) };
+}
+
 export interface ListInput extends PageQueryInput {
   no_children: boolean;
   parent_organization_id?: string;
@@ -330,9 +335,9 @@ export async function listOrganizations(
   };
   if (forUserId) {
     if (principal.kind === 'user' && principal.userId !== forUserId) throw notFound('user', 'user_id');
-    filter.memberOf = { userId: forUserId, directOnly: input.no_children };
+    filter.memberOf = await memberFilter(ctx.db, forUserId, input.no_children);
   } else if (principal.kind === 'user') {
-    filter.memberOf = { userId: principal.userId!, directOnly: input.no_children };
+    filter.memberOf = await memberFilter(ctx.db, principal.userId!, input.no_children);
   } else if (principal.kind === 'admin' && input.no_children) {
     filter.topLevelOnly = true;
   }
