@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -104,11 +104,15 @@ export class TestApp {
   }
 }
 
-export async function startTestApp(backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  backend: Backend,
+  env: Record<string, string> = {},
+  logger?: FastifyServerOptions['logger'],
+): Promise<TestApp> {
   const database = await backend.create();
   const config = loadConfig({ ORGSTACK_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', ...env });
   await ensureAdminKey({ db: database.db }, config.adminKey);
-  const app = await buildApp({ config, db: database.db });
+  const app = await buildApp({ config, db: database.db, logger });
   await app.ready();
   return new TestApp(app, database, backend.name, config);
 }
