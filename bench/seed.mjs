@@ -12,16 +12,7 @@
 // number, so ordering by id is insertion order. The random-looking bits come from md5 of the row
 // number, so a parent's id can be computed from its row number inside the same statement.
 
-const DEFAULT_SETTINGS = {
-  enforce_2fa: null,
-  members_can_invite: true,
-  members_can_use_personal_api_keys: true,
-  allow_publicly_shared_resources: true,
-  is_ai_data_processing_approved: null,
-  default_experiment_stats_method: 'bayesian',
-  default_anonymize_ips: false,
-  default_role_id: null,
-};
+import { DEFAULT_SETTINGS } from '../dist/modules/organizations/schemas.js';
 
 const ADJECTIVES = [
   'amber',

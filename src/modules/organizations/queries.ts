@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/client.js';
 import { isoColumn } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
+import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
@@ -162,19 +163,19 @@ export async function insertOrganization(db: Queryable, org: NewOrganization): P
   return rows[0]!;
 }
 
-/** Column names a PATCH may set, mapped from the API field to the column. */
-const UPDATABLE: Record<string, string> = {
-  name: 'name',
-  slug: 'slug',
-  friendly_name: 'friendly_name',
-  description: 'description',
-  domain: 'domain',
-  logo_media_id: 'logo_media_id',
-  billing_account_id: 'billing_account_id',
-  connection_id: 'connection_id',
-  active: 'active',
-  settings: 'settings',
-  metadata: 'metadata',
+/** The fields a PATCH may set, and their columns. */
+const UPDATABLE: Record<string, { column: string; cast?: string }> = {
+  name: { column: 'name' },
+  slug: { column: 'slug' },
+  friendly_name: { column: 'friendly_name' },
+  description: { column: 'description' },
+  domain: { column: 'domain' },
+  logo_media_id: { column: 'logo_media_id' },
+  billing_account_id: { column: 'billing_account_id' },
+  connection_id: { column: 'connection_id' },
+  active: { column: 'active' },
+  settings: { column: 'settings', cast: 'jsonb' },
+  metadata: { column: 'metadata', cast: 'jsonb' },
 };
 
 export async function updateOrganization(
@@ -183,17 +184,9 @@ export async function updateOrganization(
   changes: Record<string, unknown>,
 ): Promise<OrganizationRow> {
   const params: unknown[] = [id];
-  const sets: string[] = [];
-  for (const [field, value] of Object.entries(changes)) {
-    const column = UPDATABLE[field];
-    if (!column || value === undefined) continue;
-    const isJson = column === 'settings' || column === 'metadata';
-    params.push(value);
-    sets.push(`${column} = $${params.length}${isJson ? '::jsonb' : ''}`);
-  }
-  sets.push('updated_at = now()');
+  const sets = setClause(changes, UPDATABLE, params);
   const rows = await db.query<OrganizationRow>(
-    `update organizations set ${sets.join(', ')} where id = $1 returning ${RETURNING}`,
+    `update organizations set ${sets} where id = $1 returning ${RETURNING}`,
     params,
   );
   return rows[0]!;

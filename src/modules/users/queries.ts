@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/client.js';
 import { isoColumn } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
+import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
 
 export interface UserRow {
@@ -68,11 +69,11 @@ export async function findOrCreateUserByEmail(db: Queryable, id: string, email: 
   return existing;
 }
 
-const UPDATABLE: Record<string, string> = {
-  email: 'email',
-  name: 'name',
-  external_id: 'external_id',
-  metadata: 'metadata',
+const UPDATABLE: Record<string, { column: string; cast?: string }> = {
+  email: { column: 'email' },
+  name: { column: 'name' },
+  external_id: { column: 'external_id' },
+  metadata: { column: 'metadata', cast: 'jsonb' },
 };
 
 export async function updateUser(
@@ -81,17 +82,9 @@ export async function updateUser(
   changes: Record<string, unknown>,
 ): Promise<UserRow> {
   const params: unknown[] = [id];
-  const sets: string[] = [];
-  for (const [field, value] of Object.entries(changes)) {
-    const column = UPDATABLE[field];
-    if (!column || value === undefined) continue;
-    const isJson = column === 'metadata';
-    params.push(value);
-    sets.push(`${column} = $${params.length}${isJson ? '::jsonb' : ''}`);
-  }
-  sets.push('updated_at = now()');
+  const sets = setClause(changes, UPDATABLE, params);
   const rows = await db.query<UserRow>(
-    `update users set ${sets.join(', ')} where id = $1 returning ${RETURNING}`,
+    `update users set ${sets} where id = $1 returning ${RETURNING}`,
     params,
   );
   return rows[0]!;
