@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import { ApiError } from './errors.js';
+import { Nullable } from './schemas.js';
 
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Page size (1 to 100).' }),
@@ -25,8 +26,8 @@ export type PageQueryInput = {
 export const Pagination = Type.Object({
   has_more: Type.Boolean(),
   limit: Type.Integer(),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  prev_cursor: Type.Union([Type.String(), Type.Null()]),
+  next_cursor: Nullable(Type.String()),
+  prev_cursor: Nullable(Type.String()),
 });
 
 export const Page = <T extends TSchema>(item: T) =>

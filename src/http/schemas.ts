@@ -1,4 +1,4 @@
-import { type TSchema, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 
 /** The error envelope every failure answers with. */
 export const ErrorEnvelope = Type.Object(
@@ -33,11 +33,25 @@ export const Uuid = (description?: string) =>
   Type.String({ format: 'uuid', pattern: UUID_PATTERN, maxLength: 36, description });
 
 export const Timestamp = (description?: string) => Type.String({ format: 'date-time', description });
-export const NullableTimestamp = (description?: string) =>
-  Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description });
+/**
+ * `T` or null. A primitive becomes `type: [T, "null"]` rather than `anyOf`: the same JSON Schema
+ * meaning (and valid OpenAPI 3.1), but the response serializer can write it directly instead of
+ * validating each value against every branch to choose one.
+ */
+export const Nullable = <T extends TSchema>(schema: T, description?: string) => {
+  const type = (schema as { type?: unknown }).type;
+  if (typeof type === 'string' && type !== 'object' && type !== 'array') {
+    return Type.Unsafe<Static<T> | null>({
+      ...schema,
+      type: [type, 'null'],
+      ...(description ? { description } : {}),
+    });
+  }
+  return Type.Union([schema, Type.Null()], { description });
+};
 
-export const Nullable = <T extends TSchema>(schema: T, description?: string) =>
-  Type.Union([schema, Type.Null()], { description });
+export const NullableTimestamp = (description?: string) =>
+  Nullable(Type.String({ format: 'date-time' }), description);
 
 /** `{org}` in a path: an organization id or its slug. */
 export const OrganizationRef = Type.String({
