@@ -2,12 +2,14 @@
 import { buildApp, loggerOptions } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
-import { ensureAdminKey } from './modules/api-keys/service.js';
+import { createAdminKey, ensureAdminKey } from './modules/api-keys/service.js';
 
-const USAGE = `Usage: orgstack [serve|migrate|openapi]
-  serve     start the HTTP server (default)
-  migrate   apply database migrations and exit
-  openapi   print the OpenAPI document and exit`;
+const USAGE = `Usage: orgstack [serve|migrate|create-admin-key|openapi]
+  serve              start the HTTP server (default)
+  migrate            apply database migrations and exit
+  create-admin-key   create an admin API key, print it once and exit
+                     (with the embedded database, stop the server first)
+  openapi            print the OpenAPI document and exit`;
 
 function announceAdminKey(secret: string, port: number) {
   // Printed once, straight to the terminal and never through the logger: this is the only copy.
@@ -70,6 +72,16 @@ async function main(command: string | undefined) {
       const db = await openDatabase(loadConfig());
       await db.close();
       process.stdout.write('migrations applied\n');
+      return;
+    }
+    case 'create-admin-key': {
+      const db = await openDatabase(loadConfig());
+      try {
+        const key = await createAdminKey({ db }, process.argv[3] || 'created by create-admin-key');
+        process.stdout.write(`${key.secret}\n`);
+      } finally {
+        await db.close();
+      }
       return;
     }
     case 'openapi': {

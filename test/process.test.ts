@@ -301,6 +301,27 @@ describe('the first admin key', () => {
     180_000,
   );
 
+  it('can be replaced with create-admin-key while the server is stopped', async () => {
+    const env = { ORGSTACK_DATA_DIR: join(tempDir(), 'data') };
+    const command = startServer(env, ['create-admin-key', 'recovery']);
+    const { code } = await waitForExit(command);
+    expect(code, command.stderr()).toBe(0);
+    const secret = command.stdout().trim();
+    expect(secret).toMatch(/^osk_[A-Za-z0-9]{40}$/);
+    const port = await freePort();
+    const server = startServer({ ...env, PORT: String(port) });
+    await waitUntilListening(server, port);
+    // A key already exists, so the server generates none of its own.
+    expect(announcedKey(server.stdout())).toBeUndefined();
+    const me = await fetch(`http://127.0.0.1:${port}/v1/me`, {
+      headers: { authorization: `Bearer ${secret}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { principal: string }).principal).toBe('admin');
+    await stopServer(server);
+  }, 180_000);
+
   it('is not generated when ORGSTACK_ADMIN_KEY is set; that key works instead', async () => {
     const port = await freePort();
     const key = 'osk_process_test_admin_key_0123456789';

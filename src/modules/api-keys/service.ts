@@ -253,3 +253,9 @@ export async function ensureAdminKey(
     return created.secret;
   });
 }
+
+/** For operators (the `create-admin-key` command): a new admin key, its secret returned once. */
+export async function createAdminKey(ctx: Pick<AppContext, 'db'>, name: string): Promise<CreatedApiKey> {
+  const adminKey = { kind: 'admin' as const, userId: null, organizationId: null, rootId: null };
+  return issueKey(ctx.db, null, adminKey, { name, scopes: [...SCOPES] });
+}
