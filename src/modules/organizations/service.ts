@@ -2,6 +2,7 @@ import { uuidv7 } from 'uuidv7';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
+import { checkMetadata } from '../../http/metadata.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
@@ -34,13 +35,6 @@ import {
   type UpdateOrganizationBody,
 } from './schemas.js';
 import { slugFromName, withSuffix } from './slugs.js';
-
-const MAX_METADATA_BYTES = 16 * 1024;
-function checkMetadata(metadata: unknown) {
-  if (metadata !== undefined && JSON.stringify(metadata).length > MAX_METADATA_BYTES) {
-    throw new ApiError('invalid_request', 'metadata must be at most 16 KB of JSON.', 'metadata');
-  }
-}
 
 async function chooseSlug(db: Queryable, requested: string | undefined, name: string): Promise<string> {
   if (requested) {

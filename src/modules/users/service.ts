@@ -2,6 +2,7 @@ import { uuidv7 } from 'uuidv7';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
+import { checkMetadata } from '../../http/metadata.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
@@ -19,12 +20,6 @@ import {
   userInSubtree,
 } from './queries.js';
 import type { CreateUserBody, ListUsersQuery, UpdateUserBody, User } from './schemas.js';
-
-function checkMetadata(metadata: unknown) {
-  if (metadata !== undefined && JSON.stringify(metadata).length > 16 * 1024) {
-    throw new ApiError('invalid_request', 'metadata must be at most 16 KB of JSON.', 'metadata');
-  }
-}
 
 /** A user the caller may see: admins see all, a user sees itself, an organization key its members. */
 async function reachUser(db: Queryable, principal: Principal, userId: string): Promise<UserRow> {
