@@ -1,6 +1,7 @@
 import { Ajv, type AnySchema, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { ApiError } from './errors.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -50,5 +51,41 @@ export function refuseUnknownQueryParameters(app: FastifyInstance, prefix: strin
     const schema = (route.schema ?? {}) as Record<string, unknown>;
     if (schema.querystring !== undefined || schema.query !== undefined) return;
     route.schema = { ...schema, querystring: NO_QUERY };
+  });
+}
+
+/** The path to the first string holding a NUL character, walking without recursion. */
+function findNul(value: unknown, root: string): string | null {
+  const pending: [unknown, string][] = [[value, root]];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return path;
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, child] of Object.entries(current)) {
+        if (key.includes('\u0000')) return path ? `${path}.${key}` : key;
+        pending.push([child, path ? `${path}.${key}` : key]);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * PostgreSQL cannot store NUL characters in text or JSON. They are refused up front, naming the
+ * field, instead of failing inside a statement.
+ */
+export function refuseNulCharacters(app: FastifyInstance) {
+  app.addHook('preValidation', async (request) => {
+    for (const part of [request.params, request.query, request.body]) {
+      const field = findNul(part, '');
+      if (field !== null) {
+        throw new ApiError(
+          'invalid_request',
+          'Text must not contain NUL (\\u0000) characters.',
+          field || null,
+        );
+      }
+    }
   });
 }
