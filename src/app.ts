@@ -9,7 +9,7 @@ import { requireCredential } from './http/auth.js';
 import { acceptOnlyJson } from './http/content-type.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { ErrorEnvelope } from './http/schemas.js';
-import { refuseNulCharacters, refuseUnknownQueryParameters, validatorCompiler } from './http/validation.js';
+import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
@@ -68,7 +68,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   registerErrorHandling(app);
   acceptOnlyJson(app);
   refuseUnknownQueryParameters(app, '/v1/');
-  refuseNulCharacters(app);
+  refuseUnstorableText(app);
   const sharedSchemas = [
     ErrorEnvelope,
     OrganizationSettings,

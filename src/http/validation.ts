@@ -54,17 +54,21 @@ export function refuseUnknownQueryParameters(app: FastifyInstance, prefix: strin
   });
 }
 
-/** The path to the first string holding a NUL character, walking without recursion. */
-function findNul(value: unknown, root: string): string | null {
+/** Text PostgreSQL can store: no NUL characters, no unpaired UTF-16 surrogates. */
+const storable = (text: string) => !text.includes('\u0000') && text.isWellFormed();
+
+/** The path to the first string (or key) that is not storable, walking without recursion. */
+function findUnstorable(value: unknown, root: string): string | null {
   const pending: [unknown, string][] = [[value, root]];
   while (pending.length > 0) {
     const [current, path] = pending.pop()!;
     if (typeof current === 'string') {
-      if (current.includes('\u0000')) return path;
+      if (!storable(current)) return path;
     } else if (current !== null && typeof current === 'object') {
       for (const [key, child] of Object.entries(current)) {
-        if (key.includes('\u0000')) return path ? `${path}.${key}` : key;
-        pending.push([child, path ? `${path}.${key}` : key]);
+        const childPath = path ? `${path}.${key}` : key;
+        if (!storable(key)) return childPath;
+        pending.push([child, childPath]);
       }
     }
   }
@@ -72,17 +76,17 @@ function findNul(value: unknown, root: string): string | null {
 }
 
 /**
- * PostgreSQL cannot store NUL characters in text or JSON. They are refused up front, naming the
- * field, instead of failing inside a statement.
+ * PostgreSQL cannot store NUL characters or unpaired surrogates in text or JSON. Such input is
+ * refused up front, naming the field, instead of failing inside a statement.
  */
-export function refuseNulCharacters(app: FastifyInstance) {
+export function refuseUnstorableText(app: FastifyInstance) {
   app.addHook('preValidation', async (request) => {
     for (const part of [request.params, request.query, request.body]) {
-      const field = findNul(part, '');
+      const field = findUnstorable(part, '');
       if (field !== null) {
         throw new ApiError(
           'invalid_request',
-          'Text must not contain NUL (\\u0000) characters.',
+          'Text must be valid Unicode without NUL (\\u0000) characters.',
           field || null,
         );
       }

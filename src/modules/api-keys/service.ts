@@ -59,10 +59,14 @@ function grantableScopes(principal: Principal, requested: readonly Scope[] | und
 
 function expiry(expiresAt: string | null | undefined): string | null {
   if (!expiresAt) return null;
-  if (Date.parse(expiresAt) <= Date.now()) {
+  const time = Date.parse(expiresAt);
+  // RFC 3339 allows a leap second (23:59:60) that JavaScript dates cannot represent.
+  if (Number.isNaN(time))
+    throw new ApiError('invalid_request', 'expires_at is not a valid time.', 'expires_at');
+  if (time <= Date.now()) {
     throw new ApiError('invalid_request', 'expires_at must be in the future.', 'expires_at');
   }
-  return new Date(expiresAt).toISOString();
+  return new Date(time).toISOString();
 }
 
 interface KeyOwner {
