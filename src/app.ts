@@ -79,7 +79,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     CreatedApiKey,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
-  app.setValidatorCompiler(validatorCompiler(() => sharedSchemas as unknown as Record<string, unknown>[]));
+  app.setValidatorCompiler(validatorCompiler(sharedSchemas));
 
   await app.register(swagger, {
     openapi: {

@@ -13,8 +13,6 @@ export interface Database extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
-  /** Statements sent since start: the benchmark reports round trips per request from it. */
-  readonly statements: { count: number };
   readonly raw: PGlite | postgres.Sql;
   /** The connection string, for tools that open their own connection (migrations). */
   readonly url?: string;
@@ -43,16 +41,13 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     import('@electric-sql/pglite/contrib/pg_trgm'),
   ]);
   const pg = await PGlite.create({ dataDir, extensions: { pg_trgm } });
-  const statements = { count: 0 };
   const run = async <T>(q: Pick<PGlite, 'query'>, text: string, params?: unknown[]) => {
-    statements.count++;
     const result = await q.query<T>(text, params as unknown[]);
     return result.rows;
   };
   return {
     kind: 'pglite',
     raw: pg,
-    statements,
     query: (text, params) => run(pg, text, params),
     transaction: (work) =>
       withRetry(() => pg.transaction((tx) => work({ query: (text, params) => run(tx, text, params) }))),
@@ -69,9 +64,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     onnotice: () => {},
     connection: { application_name: 'orgstack' },
   });
-  const statements = { count: 0 };
   const run = async <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) => {
-    statements.count++;
     return (await q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
       prepare: true,
     })) as unknown as T[];
@@ -80,7 +73,6 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     kind: 'postgres',
     raw: sql,
     url,
-    statements,
     query: (text, params) => run(sql, text, params),
     transaction: (work) =>
       withRetry(

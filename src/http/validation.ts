@@ -20,11 +20,11 @@ function newAjv(coerceTypes: Options['coerceTypes']) {
  * Query strings and path parameters arrive as text, so they are coerced (`limit=5` is a number);
  * JSON bodies are not: `{"name": 123}` is a wrong type and answers 400, never the string "123".
  */
-export function validatorCompiler(schemas: () => Record<string, unknown>[]): FastifySchemaCompiler<unknown> {
+export function validatorCompiler(schemas: readonly object[]): FastifySchemaCompiler<unknown> {
   let coercing: Ajv | undefined;
   let strict: Ajv | undefined;
   const withShared = (ajv: Ajv) => {
-    for (const schema of schemas()) ajv.addSchema(schema);
+    for (const schema of schemas) ajv.addSchema(schema as AnySchema);
     return ajv;
   };
   return ({ schema, httpPart }) => {
