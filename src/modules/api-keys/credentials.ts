@@ -58,8 +58,17 @@ export class Credentials {
     for (const [hash, entry] of this.cache) if (entry.row.id === keyId) this.cache.delete(hash);
   }
 
-  forgetAll(): void {
-    this.cache.clear();
+  /** Drops the organization keys of these organizations (a deleted subtree). */
+  forgetOrganizations(organizationIds: readonly string[]): void {
+    const gone = new Set(organizationIds);
+    for (const [hash, entry] of this.cache) {
+      if (entry.row.organization_id && gone.has(entry.row.organization_id)) this.cache.delete(hash);
+    }
+  }
+
+  /** Drops the personal keys of a deleted user. */
+  forgetUser(userId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.row.user_id === userId) this.cache.delete(hash);
   }
 
   async flushLastUsed(): Promise<void> {

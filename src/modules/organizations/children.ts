@@ -1,4 +1,3 @@
-import { uuidv7 } from 'uuidv7';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { notFound } from '../../http/errors.js';
@@ -7,9 +6,9 @@ import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { type Need, reachOrganization } from './access.js';
 import { presentOrganization } from './present.js';
-import { listOrganizations, softDeleteSubtree } from './queries.js';
+import { listOrganizations } from './queries.js';
 import type { Organization, UpdateOrganizationBody } from './schemas.js';
-import { type CreateInput, createOrganization, reachForRemoval, updateOrganization } from './service.js';
+import { type CreateInput, createOrganization, deleteOrganization, updateOrganization } from './service.js';
 
 /** A team of `orgRef`: 404 unless it is a direct child the caller can reach. */
 async function reachChild(db: Queryable, principal: Principal, orgRef: string, childRef: string, need: Need) {
@@ -74,15 +73,11 @@ export async function updateChild(
   return updateOrganization(ctx, principal, child.id, changes);
 }
 
-/** Deleting a team takes admin on its parent, and removes the team's own subtree with it. */
+/** Deleting a team takes admin on its parent (see `reachForRemoval`), and removes its own teams with it. */
 export async function deleteChild(ctx: AppContext, principal: Principal, orgRef: string, childRef: string) {
-  await ctx.db.transaction(async (tx) => {
-    const child = await reachChild(tx, principal, orgRef, childRef, {
-      role: 'viewer',
-      scope: 'organization:write',
-    });
-    await reachForRemoval(tx, principal, child.id, false);
-    await softDeleteSubtree(tx, child.id, uuidv7());
+  const child = await reachChild(ctx.db, principal, orgRef, childRef, {
+    role: 'viewer',
+    scope: 'organization:write',
   });
-  ctx.credentials.forgetAll();
+  await deleteOrganization(ctx, principal, child.id);
 }

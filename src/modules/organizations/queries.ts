@@ -277,15 +277,15 @@ export async function listOrganizations(
   );
 }
 
-/** Soft-deletes the organization and every live descendant, marking them with one deletion id. */
-export async function softDeleteSubtree(db: Queryable, id: string, deletionId: string): Promise<number> {
+/** Soft-deletes the organization and every live descendant, marking them with one deletion id; returns their ids. */
+export async function softDeleteSubtree(db: Queryable, id: string, deletionId: string): Promise<string[]> {
   const rows = await db.query<{ id: string }>(
     `update organizations set deleted_at = now(), deletion_id = $2, updated_at = now()
       where (id = $1 or ancestor_ids @> array[$1::uuid]) and deleted_at is null
       returning id`,
     [id, deletionId],
   );
-  return rows.length;
+  return rows.map((row) => row.id);
 }
 
 export async function restoreDeletion(db: Queryable, deletionId: string): Promise<number> {

@@ -210,12 +210,12 @@ export async function reachForRemoval(
 
 /** Soft-deletes the organization and its whole subtree. */
 export async function deleteOrganization(ctx: AppContext, principal: Principal, ref: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  const removed = await ctx.db.transaction(async (tx) => {
     const org = await reachForRemoval(tx, principal, ref, false);
-    await softDeleteSubtree(tx, org.id, uuidv7());
+    return softDeleteSubtree(tx, org.id, uuidv7());
   });
   // Organization keys of the removed subtree must stop working now, not when their cache entry ages out.
-  ctx.credentials.forgetAll();
+  ctx.credentials.forgetOrganizations(removed);
 }
 
 /** Brings back exactly what the delete of this organization removed. */

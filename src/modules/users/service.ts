@@ -116,5 +116,5 @@ export async function deleteUser(ctx: AppContext, principal: Principal, userId: 
     await revokeUserKeys(tx, user.id);
     await softDeleteUser(tx, user.id);
   });
-  ctx.credentials.forgetAll();
+  ctx.credentials.forgetUser(userId);
 }
