@@ -1,16 +1,16 @@
 import { uuidv7 } from 'uuidv7';
 import type { AppContext } from '../../context.js';
+import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
-import { checkAccess, type Need, reachOrganization } from '../organizations/access.js';
+import { checkAccess, reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
   countOtherOwners,
   deleteMembership,
-  findCallerRole,
   findMember,
   insertMembership,
   listDirectMembersForCaller,
@@ -117,23 +117,8 @@ export async function getMember(ctx: AppContext, principal: Principal, orgRef: s
   return presentMember(member, org.id);
 }
 
-type Tx = Parameters<Parameters<AppContext['db']['transaction']>[0]>[0];
-
-/**
- * `reachOrganization` with the organization's row locked, which serialises role changes and
- * removals in it. The statement that takes the lock read the caller's role before waiting for it,
- * so a user's role is read again once the lock is held: a caller demoted or removed by the
- * transaction it waited for must not act with the role it had before.
- */
-async function reachLocked(tx: Tx, principal: Principal, orgRef: string, need: Need) {
-  const org = await reachOrganization(tx, principal, orgRef, { ...need, lock: true });
-  if (principal.kind !== 'user' || !principal.userId) return org;
-  const role = await findCallerRole(tx, principal.userId, [...org.ancestor_ids, org.id]);
-  return checkAccess(principal, { ...org, caller_role: role }, need);
-}
-
 /** Refuses a change that would leave the organization (and its ancestors) with no owner. */
-async function keepAnOwner(tx: Tx, org: AccessibleOrganizationRow, member: MemberRow) {
+async function keepAnOwner(tx: Queryable, org: AccessibleOrganizationRow, member: MemberRow) {
   if (member.role !== 'owner') return;
   const others = await countOtherOwners(tx, org.id, [...org.ancestor_ids, org.id], member.user_id);
   if (others === 0) {
@@ -150,7 +135,11 @@ export async function updateMember(
 ): Promise<Member> {
   const row = await ctx.db.transaction(async (tx) => {
     // The row lock serialises concurrent role changes, so two demotions cannot both pass the owner count.
-    const org = await reachLocked(tx, principal, orgRef, { role: 'admin', scope: 'member:write' });
+    const org = await reachOrganization(tx, principal, orgRef, {
+      lock: true,
+      role: 'admin',
+      scope: 'member:write',
+    });
     const member = await findMember(tx, org.id, userId);
     if (!member) throw notFound('member', 'user_id');
     requireRoleAtLeast(org, member.role, 'user_id');
@@ -166,7 +155,8 @@ export async function updateMember(
 export async function removeMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {
   await ctx.db.transaction(async (tx) => {
     const leaving = principal.kind === 'user' && principal.userId === userId;
-    const org = await reachLocked(tx, principal, orgRef, {
+    const org = await reachOrganization(tx, principal, orgRef, {
+      lock: true,
       role: leaving ? 'viewer' : 'admin',
       scope: 'member:write',
     });

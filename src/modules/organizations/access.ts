@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type Principal, requireScope, type Scope } from '../../http/principal.js';
+import { findCallerRole } from '../members/queries.js';
 import { atLeast, type Role } from '../members/roles.js';
 import { type AccessibleOrganizationRow, findOrganizationForCaller } from './queries.js';
 
@@ -8,7 +9,7 @@ export interface Need {
   role: Role;
   scope: Scope;
   includeDeleted?: boolean;
-  /** Lock the row for the rest of the transaction. */
+  /** Lock the row for the rest of the transaction (and read the caller's role after the lock). */
   lock?: boolean;
 }
 
@@ -27,6 +28,11 @@ export async function reachOrganization(
     includeDeleted: need.includeDeleted ?? false,
     lock: need.lock,
   });
+  if (org && need.lock && principal.kind === 'user') {
+    // That statement read the caller's role before its row lock was granted: a caller demoted
+    // or removed by the transaction it waited for must not act with the role it had.
+    org.caller_role = await findCallerRole(db, principal.userId!, [...org.ancestor_ids, org.id]);
+  }
   return checkAccess(principal, org, need, param);
 }
 
