@@ -521,12 +521,7 @@ describeEachDatabase('authorization', (use) => {
 
   it('refuses personal keys where the organization turned members_can_use_personal_api_keys off', async () => {
     const t = use();
-    const owner = await t.userWithKey();
-    const org = await t.createOrganization(owner.key);
-    const team = await t.expect(
-      201,
-      t.post(`/v1/organizations/${org.id}/children`, { name: 'T' }, { key: owner.key }),
-    );
+    const { owner, org, team } = await t.ownerWithTeam();
     const orgKey = await t.organizationKey(org.id, owner.key);
     await t.expect(
       200,

@@ -90,6 +90,17 @@ export class TestApp {
     return this.expect(201, this.post('/v1/organizations', { name: this.unique('Org'), ...body }, { key }));
   }
 
+  /** A user with a personal key who owns an organization with one team, all made by that user. */
+  async ownerWithTeam() {
+    const owner = await this.userWithKey();
+    const org = await this.createOrganization(owner.key);
+    const team = await this.expect(
+      201,
+      this.post(`/v1/organizations/${org.id}/children`, { name: 'T' }, { key: owner.key }),
+    );
+    return { owner, org, team };
+  }
+
   async organizationKey(orgId: string, key: string = ADMIN_KEY, scopes?: string[]) {
     const created = await this.expect(
       201,
