@@ -356,12 +356,7 @@ describeEachDatabase('members', (use) => {
 
   it('gives an organization key admin rights in its own subtree only', async () => {
     const t = use();
-    const owner = await t.userWithKey();
-    const org = await t.createOrganization(owner.key);
-    const team = await t.expect(
-      201,
-      t.post(`/v1/organizations/${org.id}/children`, { name: 'T' }, { key: owner.key }),
-    );
+    const { owner, org, team } = await t.ownerWithTeam();
     const teamKey = await t.organizationKey(team.id, owner.key);
     const user = await t.createUser();
     const added = await add(t, team.id, { user_id: user.id, role: 'admin' }, teamKey);
