@@ -193,10 +193,18 @@ export async function seed(sql, plan, log = () => {}) {
     select ${orgId('n')}, ${userId(`1 + (n * 7919) % ${M}`)}, ${orgId('n')}, 'owner'
       from generate_series(2, ${N}) as n
      where not (${isTeam})`);
+  // What each user reaches, as the server keeps it: memberships and their descendants.
+  await sql.unsafe(`
+    insert into user_organizations (user_id, organization_id, root_id)
+    select user_id, organization_id, root_id from memberships
+    union
+    select m.user_id, d.id, d.root_id
+      from organizations d cross join lateral unnest(d.ancestor_ids) as ancestor(id)
+      join memberships m on m.organization_id = ancestor.id`);
   log(`memberships in ${Date.now() - started} ms`);
 
   started = Date.now();
-  await sql.unsafe('vacuum (analyze) organizations, users, memberships, api_keys');
+  await sql.unsafe('vacuum (analyze) organizations, users, memberships, user_organizations, api_keys');
   await sql.unsafe('checkpoint').catch(() => {}); // needs superuser or pg_checkpoint; optional
   log(`vacuum analyze + checkpoint in ${Date.now() - started} ms`);
 

@@ -127,3 +127,21 @@ export const apiKeys = pgTable(
     ),
   ],
 );
+
+/**
+ * Every organization each user reaches: their memberships and all descendants of them. Derived
+ * from memberships and the tree, maintained with them (src/modules/members/reach.ts), so listing a
+ * user's organizations is one index range however many they reach.
+ */
+export const userOrganizations = pgTable(
+  'user_organizations',
+  {
+    userId: uuid('user_id').notNull(),
+    organizationId: uuid('organization_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.organizationId] }),
+    index('user_organizations_org_idx').on(t.organizationId),
+  ],
+);

@@ -4,6 +4,14 @@ import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { organizationForCallerSql } from '../organizations/queries.js';
+import {
+  grantReach,
+  lockTreeOf,
+  lockTrees,
+  lockTreesOfUser,
+  withdrawAllReach,
+  withdrawReach,
+} from './reach.js';
 import type { Role } from './roles.js';
 
 export interface MemberRow {
@@ -29,10 +37,12 @@ export async function insertMembership(
   userId: string,
   role: Role,
 ): Promise<void> {
+  await lockTrees(db, [rootId]);
   await db.query(
     'insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $3, $4)',
     [organizationId, userId, rootId, role],
   );
+  await grantReach(db, userId, organizationId);
 }
 
 export async function findMember(
@@ -132,14 +142,18 @@ export async function updateMemberRole(db: Queryable, organizationId: string, us
 }
 
 export async function deleteMembership(db: Queryable, organizationId: string, userId: string): Promise<void> {
+  await lockTreeOf(db, organizationId);
   await db.query('delete from memberships where organization_id = $1 and user_id = $2', [
     organizationId,
     userId,
   ]);
+  await withdrawReach(db, userId, organizationId);
 }
 
 export async function deleteUserMemberships(db: Queryable, userId: string): Promise<void> {
+  await lockTreesOfUser(db, userId);
   await db.query('delete from memberships where user_id = $1', [userId]);
+  await withdrawAllReach(db, userId);
 }
 
 /** The highest role the user holds on the organization or an ancestor (`path`), read afresh. */

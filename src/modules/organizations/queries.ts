@@ -5,6 +5,7 @@ import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { inheritReach, lockTrees } from '../members/reach.js';
 import type { Role } from '../members/roles.js';
 
 export interface OrganizationRow {
@@ -136,7 +137,10 @@ export interface NewOrganization {
 }
 
 export async function insertOrganization(db: Queryable, org: NewOrganization): Promise<OrganizationRow> {
-  if (org.parentId) await countChildren(db, org.parentId, 1);
+  if (org.parentId) {
+    await lockTrees(db, [org.rootId]);
+    await countChildren(db, org.parentId, 1);
+  }
   const rows = await db.query<OrganizationRow>(
     `insert into organizations (id, root_id, parent_id, ancestor_ids, name, slug, friendly_name, description,
        domain, logo_media_id, billing_account_id, connection_id, active, settings, metadata)
@@ -160,6 +164,7 @@ export async function insertOrganization(db: Queryable, org: NewOrganization): P
       org.metadata,
     ],
   );
+  if (org.parentId) await inheritReach(db, org.id, org.ancestorIds);
   return rows[0]!;
 }
 
@@ -193,16 +198,8 @@ export async function updateOrganization(
 }
 
 export interface OrganizationFilter {
-  /** Restricts to what the caller may see; absent for admin keys. */
-  memberOf?: {
-    userId: string;
-    directOnly: boolean;
-    /**
-     * `collect` gathers the user's organizations and their teams, then pages them: best for a
-     * few memberships. `scan` walks organizations in page order testing access: best for many.
-     */
-    strategy: 'collect' | 'scan';
-  };
+  /** Restricts to what the caller may see (with `directOnly`, only direct memberships); absent for admin keys. */
+  memberOf?: { userId: string; directOnly: boolean };
   /** Organization keys see their own subtree only. */
   subtree?: { rootId: string; directOnly: boolean };
   /** Admin keys with `no_children`: top-level organizations only. */
@@ -215,14 +212,6 @@ export interface OrganizationFilter {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export async function countMemberships(db: Queryable, userId: string): Promise<number> {
-  const rows = await db.query<{ n: number }>(
-    'select count(*)::int as n from memberships where user_id = $1',
-    [userId],
-  );
-  return rows[0]?.n ?? 0;
-}
-
 export async function listOrganizations(
   db: Queryable,
   filter: OrganizationFilter,
@@ -231,25 +220,16 @@ export async function listOrganizations(
   const params: unknown[] = [];
   const where: string[] = [];
   let from = 'organizations o';
+  let keyColumn = 'o.id';
   const member = filter.memberOf;
   if (member) {
     params.push(member.userId);
-    const user = `$${params.length}`;
-    const direct = `select organization_id as id from memberships where user_id = ${user}`;
-    if (member.directOnly) {
-      from = `(${direct}) reachable join organizations o on o.id = reachable.id`;
-    } else if (member.strategy === 'collect') {
-      // Teams are searched for under the organizations that have any; most have none.
-      from = `(${direct}
-          union select d.id from organizations d
-           where d.ancestor_ids && array(select m.organization_id from memberships m
-                                           join organizations p on p.id = m.organization_id
-                                          where m.user_id = ${user} and p.child_count > 0)) reachable
-        join organizations o on o.id = reachable.id`;
-    } else {
-      where.push(`exists (select 1 from memberships m
-                           where m.user_id = ${user} and m.organization_id = any(o.ancestor_ids || o.id))`);
-    }
+    // Both are ordered by (user_id, organization_id): a page is one index range whatever the user's reach.
+    from = member.directOnly
+      ? 'memberships reach join organizations o on o.id = reach.organization_id'
+      : 'user_organizations reach join organizations o on o.id = reach.organization_id';
+    where.push(`reach.user_id = $${params.length}`);
+    keyColumn = 'reach.organization_id';
   }
   if (filter.subtree) {
     params.push(filter.subtree.rootId);
@@ -269,7 +249,7 @@ export async function listOrganizations(
   }
   if (filter.activeOnly) where.push('o.active');
   if (!filter.includeDeleted) where.push('o.deleted_at is null');
-  const keyset = keysetSql('o.id', page, params);
+  const keyset = keysetSql(keyColumn, page, params);
   where.push(keyset.where);
   return db.query<OrganizationRow>(
     `select ${ORG_COLUMNS} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,

@@ -7,10 +7,10 @@ import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../..
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
+import { lockTrees, rebuildReach } from '../members/reach.js';
 import { atLeast } from '../members/roles.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import { reachOrganization } from './access.js';
-import { listStrategy } from './list-strategy.js';
 import { presentOrganization } from './present.js';
 import {
   type AccessibleOrganizationRow,
@@ -291,17 +291,15 @@ export async function moveOrganization(
         'parent_organization_id',
       );
     }
+    await lockTrees(tx, [org.root_id, rootId]);
     await moveSubtree(tx, org, parentRef ? ancestors[ancestors.length - 1]! : null, ancestors, rootId);
     // A team that becomes top-level keeps the owners it had through its old ancestors, so it
     // is never left without an owner and nobody who owned it loses it.
     if (!parentRef && org.parent_id) await adoptInheritedOwners(tx, org.id, org.ancestor_ids);
+    await rebuildReach(tx, org.id);
     return (await findOrganizationById(tx, org.id))!;
   });
   return presentOrganization(row);
-}
-
-async function memberFilter(db: Queryable, userId: string, directOnly: boolean) {
-  return { userId, directOnly, strategy: directOnly ? ('collect' as const) : await listStrategy(db, userId) };
 }
 
 export interface ListInput extends PageQueryInput {
@@ -329,9 +327,9 @@ export async function listOrganizations(
   };
   if (forUserId) {
     if (principal.kind === 'user' && principal.userId !== forUserId) throw notFound('user', 'user_id');
-    filter.memberOf = await memberFilter(ctx.db, forUserId, input.no_children);
+    filter.memberOf = { userId: forUserId, directOnly: input.no_children };
   } else if (principal.kind === 'user') {
-    filter.memberOf = await memberFilter(ctx.db, principal.userId!, input.no_children);
+    filter.memberOf = { userId: principal.userId!, directOnly: input.no_children };
   } else if (principal.kind === 'admin' && input.no_children) {
     filter.topLevelOnly = true;
   }
