@@ -31,6 +31,13 @@ app.get('/v1/organizations/:id', async (request, reply) => {
   return rows[0];
 });
 
+// The same first page orgstack's list serves, to show what a bare server gets for a page.
+const LIST = `select ${COLUMNS} from organizations where deleted_at is null order by id limit 21`;
+app.get('/v1/organizations', async () => {
+  const rows = await sql.unsafe(LIST, [], { prepare: true });
+  return { data: rows.slice(0, 20), has_more: rows.length > 20 };
+});
+
 async function shutdown() {
   await app.close();
   await sql.end({ timeout: 2 });
