@@ -7,7 +7,8 @@ import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
 import { requireCredential } from './http/auth.js';
 import { acceptOnlyJson } from './http/content-type.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { registerErrorHandling, sendError } from './http/error-handler.js';
+import { ApiError } from './http/errors.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
@@ -53,6 +54,15 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised while routing, before any hook runs: answered in the envelope like the rest.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const apiError =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError('uri_too_long', 'A path segment is longer than anything it could name.')
+          : new ApiError('invalid_request', 'The URL is malformed.');
+      sendError(reply, request, apiError);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const credentials = new Credentials(db, config.authCacheTtlMs, (error) =>

@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   last_owner: 409,
   parent_deleted: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   cycle_detected: 422,
   depth_limit_exceeded: 422,
