@@ -1,0 +1,207 @@
+import { beforeAll, expect, it } from 'vitest';
+import { describeEachDatabase, type TestApp } from './helpers/app.js';
+
+/*
+ * Tenant isolation matrix. Every route with a path parameter (read from the OpenAPI document,
+ * which is generated from the route table) is called against a victim's real resources by
+ * callers who must not reach them. Strangers learn nothing (404), dead or missing credentials
+ * are refused (401), a key without the scope is refused (403), and nothing changes.
+ * A route missing from ROUTES fails the test: a new route joins the matrix or the build breaks.
+ */
+
+interface Victim {
+  root: any;
+  team: any;
+  sibling: any;
+  owner: { user: any; key: string; keyId: string };
+  member: { user: any; key: string; keyId: string };
+  teamKeyId: string;
+}
+
+interface RouteCase {
+  /** The scope family the route needs (`organization` for `organization:read|write`). */
+  scope: 'organization' | 'member' | 'user' | 'api_key';
+  path: (v: Victim) => Record<string, string>;
+  body?: (v: Victim) => unknown;
+}
+
+const org = (v: Victim) => ({ org: v.team.id });
+const rootAndTeam = (v: Victim) => ({ org: v.root.id, child: v.team.id });
+const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id });
+const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
+const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
+
+/** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
+const ROUTES: Record<string, RouteCase> = {
+  'GET /v1/users/{user_id}': { scope: 'user', path: memberUser },
+  'PATCH /v1/users/{user_id}': { scope: 'user', path: memberUser, body: () => ({ name: 'Taken over' }) },
+  'DELETE /v1/users/{user_id}': { scope: 'user', path: memberUser },
+  'GET /v1/users/{user_id}/organizations': { scope: 'organization', path: memberUser },
+  'GET /v1/organizations/{org}': { scope: 'organization', path: org },
+  'PATCH /v1/organizations/{org}': { scope: 'organization', path: org, body: orgPatch },
+  'DELETE /v1/organizations/{org}': { scope: 'organization', path: org },
+  'POST /v1/organizations/{org}/restore': { scope: 'organization', path: org, body: () => ({}) },
+  'POST /v1/organizations/{org}/move': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ parent_organization_id: null }),
+  },
+  'GET /v1/organizations/{org}/children': { scope: 'organization', path: org },
+  'POST /v1/organizations/{org}/children': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ name: 'Planted team' }),
+  },
+  'GET /v1/organizations/{org}/children/{child}': { scope: 'organization', path: rootAndTeam },
+  'PATCH /v1/organizations/{org}/children/{child}': {
+    scope: 'organization',
+    path: rootAndTeam,
+    body: orgPatch,
+  },
+  'DELETE /v1/organizations/{org}/children/{child}': { scope: 'organization', path: rootAndTeam },
+  'GET /v1/organizations/{org}/members': { scope: 'member', path: org },
+  'POST /v1/organizations/{org}/members': {
+    scope: 'member',
+    path: org,
+    body: () => ({ email: 'planted@example.com', role: 'owner' }),
+  },
+  'GET /v1/organizations/{org}/members/{user_id}': { scope: 'member', path: teamMember },
+  'PATCH /v1/organizations/{org}/members/{user_id}': {
+    scope: 'member',
+    path: teamMember,
+    body: () => ({ role: 'owner' }),
+  },
+  'DELETE /v1/organizations/{org}/members/{user_id}': { scope: 'member', path: teamMember },
+  'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
+  'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
+  'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
+};
+
+interface Caller {
+  name: string;
+  key: string | null | ((route: RouteCase) => string);
+  /** Statuses this caller may see; the first is the usual one. */
+  allowed: number[];
+}
+
+async function buildVictim(t: TestApp): Promise<Victim> {
+  const owner = await t.userWithKey();
+  const root = await t.createOrganization(owner.key);
+  const child = (name: string) =>
+    t.expect(201, t.post(`/v1/organizations/${root.id}/children`, { name }, { key: owner.key }));
+  const team = await child('Victim team');
+  const sibling = await child('Sibling team');
+  const member = await t.userWithKey();
+  await t.expect(
+    201,
+    t.post(
+      `/v1/organizations/${team.id}/members`,
+      { user_id: member.user.id, role: 'admin' },
+      { key: owner.key },
+    ),
+  );
+  const teamKey = await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/api-keys`, {}, { key: owner.key }),
+  );
+  return { root, team, sibling, owner, member, teamKeyId: teamKey.id };
+}
+
+async function buildCallers(t: TestApp, v: Victim): Promise<Caller[]> {
+  const outsider = await t.userWithKey();
+  await t.createOrganization(outsider.key);
+  const loner = await t.userWithKey();
+  const siblingKey = await t.organizationKey(v.sibling.id, v.owner.key);
+  const revoked = await t.expect(201, t.post('/v1/api-keys', { user_id: v.member.user.id }));
+  await t.expect(200, t.delete(`/v1/api-keys/${revoked.id}`));
+  const expired = await t.expect(201, t.post('/v1/api-keys', { user_id: v.member.user.id }));
+  await t.database.db.query(`update api_keys set expires_at = now() - interval '1 minute' where id = $1`, [
+    expired.id,
+  ]);
+  // The victim's own member, with keys holding one scope family: each route gets one lacking its own.
+  const keyWith = async (scope: string) =>
+    (await t.expect(201, t.post('/v1/api-keys', { user_id: v.member.user.id, scopes: [scope] })))
+      .secret as string;
+  const apiKeysOnly = await keyWith('api_key:write');
+  const organizationsOnly = await keyWith('organization:write');
+  const scopeless = (route: RouteCase) => (route.scope === 'api_key' ? organizationsOnly : apiKeysOnly);
+  return [
+    { name: 'owner of another organization', key: outsider.key, allowed: [404] },
+    { name: 'personal key of a user in no organization', key: loner.key, allowed: [404] },
+    { name: 'organization key of a sibling team', key: siblingKey, allowed: [404] },
+    { name: 'revoked key', key: revoked.secret, allowed: [401] },
+    { name: 'expired key', key: expired.secret, allowed: [401] },
+    // 404 where the member has no access at all (the root), whatever the scope.
+    { name: 'key without the scope', key: scopeless, allowed: [403, 404] },
+    { name: 'no key', key: null, allowed: [401] },
+  ];
+}
+
+/** Everything a caller could have changed about the victim, read straight from the database. */
+async function snapshot(t: TestApp, v: Victim) {
+  const db = t.database.db;
+  return {
+    organizations: await db.query(
+      `select id, name, slug, friendly_name, parent_id, ancestor_ids, active, settings, metadata,
+              deleted_at, updated_at from organizations where root_id = $1 or id = $2 order by id`,
+      [v.root.id, v.team.id],
+    ),
+    memberships: await db.query(
+      'select * from memberships where root_id = $1 order by organization_id, user_id',
+      [v.root.id],
+    ),
+    keys: await db.query(
+      `select id, kind, name, scopes, expires_at, revoked_at, organization_id, user_id from api_keys
+        where root_id = $1 or user_id = any($2::uuid[]) order by id`,
+      [v.root.id, [v.owner.user.id, v.member.user.id]],
+    ),
+    users: await db.query('select * from users where id = any($1::uuid[]) order by id', [
+      [v.owner.user.id, v.member.user.id],
+    ]),
+    planted: await db.query(`select id from users where email = 'planted@example.com'`),
+  };
+}
+
+let doc: any;
+
+describeEachDatabase('tenant isolation', (use) => {
+  beforeAll(async () => {
+    doc = (await use().get('/openapi.json', { key: null })).body;
+  });
+
+  it('lists every route with a path parameter in the matrix, and nothing else', () => {
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) =>
+        path.includes('{') ? Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`) : [],
+    );
+    expect(routes.filter((route) => !ROUTES[route])).toEqual([]);
+    expect(Object.keys(ROUTES).filter((route) => !routes.includes(route))).toEqual([]);
+  });
+
+  it('reveals and changes nothing to callers outside the victim organization', async () => {
+    const t = use();
+    const victim = await buildVictim(t);
+    const callers = await buildCallers(t, victim);
+    const before = await snapshot(t, victim);
+    const wrong: string[] = [];
+    for (const [route, aim] of Object.entries(ROUTES)) {
+      const [method, template] = route.split(' ') as [string, string];
+      const params = aim.path(victim);
+      const url = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]!));
+      for (const caller of callers) {
+        const key = typeof caller.key === 'function' ? caller.key(aim) : caller.key;
+        const reply = await t.call(method as 'GET', url, { key, body: aim.body?.(victim) });
+        const leaked = JSON.stringify(reply.body).includes(victim.team.id) && reply.status >= 400;
+        if (!caller.allowed.includes(reply.status) || leaked || typeof reply.body?.error?.code !== 'string') {
+          wrong.push(
+            `${route} as ${caller.name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 160)}`,
+          );
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(await snapshot(t, victim)).toEqual(before);
+    // The victim still works for its own owner: the matrix did not just break everything.
+    await t.expect(200, t.get(`/v1/organizations/${victim.team.id}`, { key: victim.owner.key }));
+  });
+});
