@@ -9,6 +9,7 @@ import { requireCredential } from './http/auth.js';
 import { acceptOnlyJson } from './http/content-type.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
+import { idempotentWrites } from './http/idempotency.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
@@ -113,6 +114,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   await app.register(
     async (v1) => {
       requireCredential(v1, ctx);
+      idempotentWrites(v1, ctx);
       await v1.register(meRoutes(ctx));
       await v1.register(userRoutes(ctx));
       await v1.register(organizationRoutes(ctx));

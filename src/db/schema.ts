@@ -145,3 +145,26 @@ export const userOrganizations = pgTable(
     index('user_organizations_org_idx').on(t.organizationId),
   ],
 );
+
+/**
+ * The first answer to each `Idempotency-Key`, per caller, kept for 24 hours so a retried write is
+ * answered again instead of done twice (src/http/idempotency.ts).
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    callerScope: text('caller_scope').notNull(),
+    key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    state: text('state').notNull(),
+    statusCode: integer('status_code'),
+    responseBody: text('response_body'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.callerScope, t.key] }),
+    index('idempotency_keys_expiry_idx').on(t.expiresAt),
+    check('idempotency_keys_state_check', sql`${t.state} in ('started', 'completed')`),
+  ],
+);

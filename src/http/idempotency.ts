@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import type { Queryable } from '../db/client.js';
+import { ApiError } from './errors.js';
+import type { Principal } from './principal.js';
+
+/*
+ * `Idempotency-Key` on writes, as Stripe does it: the first answer (status and body) to a key is
+ * kept for 24 hours, per caller, and a retry with the same key and the same request gets that
+ * answer again instead of a second write. The same key on a different request is 422; a retry
+ * while the first is still running is 409. Answers of 500 and above are not kept, so a retry after
+ * a server failure runs again. A claim left behind by a process that died mid-request is taken
+ * over after STALE_AFTER.
+ */
+
+const HEADER = 'idempotency-key';
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const KEEP_FOR = '24 hours';
+const STALE_AFTER = '5 minutes';
+const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency: { callerScope: string; key: string } | null;
+  }
+}
+
+interface StoredAnswer {
+  fingerprint: string;
+  state: 'started' | 'completed';
+  status_code: number | null;
+  response_body: string | null;
+}
+
+/** Keys are per caller: a user's keys share one space, an organization's keys another. */
+function callerScope(principal: Principal): string {
+  if (principal.kind === 'user') return `user:${principal.userId}`;
+  if (principal.kind === 'organization') return `organization:${principal.organizationId}`;
+  return 'admin';
+}
+
+/** Same method, URL and body (key order aside) means the same request. */
+function fingerprint(request: FastifyRequest): string {
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+      );
+    }
+    return value;
+  };
+  return createHash('sha256')
+    .update(`${request.method} ${request.url}\n${JSON.stringify(canonical(request.body ?? null))}`)
+    .digest('hex');
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | null {
+  const given = request.headers[HEADER];
+  if (given === undefined) return null;
+  if (typeof given !== 'string' || !KEY_SHAPE.test(given)) {
+    throw new ApiError(
+      'invalid_request',
+      'Idempotency-Key must be one header of 1 to 255 visible ASCII characters.',
+      'Idempotency-Key',
+    );
+  }
+  return given;
+}
+
+/** Claims the key for this request; answers whether it was free (new, expired or abandoned). */
+async function claim(db: Queryable, callerScope: string, key: string, print: string): Promise<boolean> {
+  const rows = await db.query(
+    `insert into idempotency_keys (caller_scope, key, fingerprint, state, expires_at)
+     values ($1, $2, $3, 'started', now() + interval '${KEEP_FOR}')
+     on conflict (caller_scope, key) do update
+        set fingerprint = excluded.fingerprint, state = 'started', status_code = null,
+            response_body = null, created_at = now(), expires_at = excluded.expires_at
+      where idempotency_keys.expires_at < now()
+         or (idempotency_keys.state = 'started' and idempotency_keys.created_at < now() - interval '${STALE_AFTER}')
+     returning 1`,
+    [callerScope, key, print],
+  );
+  return rows.length > 0;
+}
+
+async function findAnswer(
+  db: Queryable,
+  callerScope: string,
+  key: string,
+): Promise<StoredAnswer | undefined> {
+  const rows = await db.query<StoredAnswer>(
+    `select fingerprint, state, status_code, response_body from idempotency_keys
+      where caller_scope = $1 and key = $2`,
+    [callerScope, key],
+  );
+  return rows[0];
+}
+
+async function keepAnswer(db: Queryable, callerScope: string, key: string, status: number, body: string) {
+  await db.query(
+    `update idempotency_keys set state = 'completed', status_code = $3, response_body = $4
+      where caller_scope = $1 and key = $2`,
+    [callerScope, key, status, body],
+  );
+}
+
+async function release(db: Queryable, callerScope: string, key: string) {
+  await db.query('delete from idempotency_keys where caller_scope = $1 and key = $2', [callerScope, key]);
+}
+
+/** Expired answers are swept now and then by the writes themselves; no timer to run or stop. */
+async function sweepExpired(db: Queryable) {
+  await db.query(
+    `delete from idempotency_keys where ctid in
+       (select ctid from idempotency_keys where expires_at < now() limit 1000)`,
+  );
+}
+
+/** Makes every write registered inside `app` after this call honour `Idempotency-Key`. */
+export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
+  app.decorateRequest('idempotency', null);
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (!methods.some((method) => WRITES.has(method)) || !route.schema || route.schema.headers) return;
+    // Declared for the OpenAPI document; the preHandler below checks the value itself.
+    route.schema.headers = {
+      type: 'object',
+      properties: {
+        [HEADER]: {
+          type: 'string',
+          description: 'Makes a retried write safe: the first answer is replayed for 24 hours.',
+        },
+      },
+    };
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (!WRITES.has(request.method)) return;
+    const key = idempotencyKeyOf(request);
+    if (!key) return;
+    const scope = callerScope(request.principal);
+    const print = fingerprint(request);
+    if (Math.random() < 0.01) await sweepExpired(ctx.db);
+    if (await claim(ctx.db, scope, key, print)) {
+      request.idempotency = { callerScope: scope, key };
+      return;
+    }
+    const stored = await findAnswer(ctx.db, scope, key);
+    // Expired and swept between the two statements: rare enough to ask for a retry.
+    if (!stored || stored.state === 'started') {
+      throw new ApiError(
+        'idempotency_key_in_progress',
+        'A request with this Idempotency-Key is still running.',
+      );
+    }
+    if (stored.fingerprint !== print) {
+      throw new ApiError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was used for a different request; use a new key.',
+        'Idempotency-Key',
+      );
+    }
+    reply.header('idempotent-replayed', 'true');
+    if (stored.response_body) reply.header('content-type', 'application/json; charset=utf-8');
+    return reply.code(stored.status_code!).send(stored.response_body || undefined);
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claimed = request.idempotency;
+    if (!claimed) return payload;
+    request.idempotency = null;
+    if (reply.statusCode >= 500) await release(ctx.db, claimed.callerScope, claimed.key);
+    else await keepAnswer(ctx.db, claimed.callerScope, claimed.key, reply.statusCode, String(payload ?? ''));
+    return payload;
+  });
+}

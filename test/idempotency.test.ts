@@ -1,0 +1,113 @@
+import { expect, it } from 'vitest';
+import { describeEachDatabase } from './helpers/app.js';
+
+describeEachDatabase('Idempotency-Key', (use) => {
+  const withKey = (key: string, extra: Record<string, string> = {}) => ({ 'idempotency-key': key, ...extra });
+
+  it('answers a retried create with the first answer and creates once', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('create');
+    const body = { name: t.unique('Idem') };
+    const first = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    expect(first.status).toBe(201);
+    const again = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
+    expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
+  });
+
+  it('refuses the same key for a different request with 422 and changes nothing', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('reuse');
+    await t.expect(
+      201,
+      t.post('/v1/organizations', { name: t.unique('A') }, { key: owner.key, headers: withKey(key) }),
+    );
+    const other = await t.post(
+      '/v1/organizations',
+      { name: 'Different' },
+      { key: owner.key, headers: withKey(key) },
+    );
+    expect(other.status).toBe(422);
+    expect(other.body.error).toMatchObject({ code: 'idempotency_key_reused', param: 'Idempotency-Key' });
+    const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key }));
+    expect(mine.data.map((org: any) => org.name)).not.toContain('Different');
+  });
+
+  it('keeps keys per caller: another user with the same key gets their own write', async () => {
+    const t = use();
+    const a = await t.userWithKey();
+    const b = await t.userWithKey();
+    const key = t.unique('shared');
+    const body = { name: t.unique('Same') };
+    const first = await t.expect(
+      201,
+      t.post('/v1/organizations', body, { key: a.key, headers: withKey(key) }),
+    );
+    const second = await t.post('/v1/organizations', body, { key: b.key, headers: withKey(key) });
+    expect(second.status).toBe(201);
+    expect(second.body.id).not.toBe(first.id);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('replays errors and empty answers too, and refuses a malformed key', async () => {
+    const t = use();
+    const { owner, team } = await t.ownerWithTeam();
+    const key = t.unique('delete');
+    const deleted = await t.delete(`/v1/organizations/${team.id}`, { key: owner.key, headers: withKey(key) });
+    expect(deleted.status).toBe(204);
+    const again = await t.delete(`/v1/organizations/${team.id}`, { key: owner.key, headers: withKey(key) });
+    expect(again.status).toBe(204);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    // Without the key the same delete answers what a second delete answers.
+    expect((await t.delete(`/v1/organizations/${team.id}`, { key: owner.key })).status).toBe(404);
+
+    const missing = t.unique('missing');
+    const first = await t.get('/v1/organizations/no-such-org', { key: owner.key });
+    expect(first.status).toBe(404);
+    const patch = await t.patch(
+      '/v1/organizations/no-such-org',
+      { name: 'x' },
+      { key: owner.key, headers: withKey(missing) },
+    );
+    expect(patch.status).toBe(404);
+    const replay = await t.patch(
+      '/v1/organizations/no-such-org',
+      { name: 'x' },
+      { key: owner.key, headers: withKey(missing) },
+    );
+    expect(replay.status).toBe(404);
+    expect(replay.body.error.code).toBe('not_found');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+
+    const bad = await t.post(
+      '/v1/organizations',
+      { name: 'x' },
+      { key: owner.key, headers: withKey('has space') },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe('Idempotency-Key');
+  });
+
+  it('creates once under a burst of the same request with one key', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('burst');
+    const body = { name: t.unique('Burst') };
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) }),
+      ),
+    );
+    // Each retry either got the one answer or was told the first is still running.
+    for (const reply of replies) expect([201, 409]).toContain(reply.status);
+    const created = replies.filter((reply) => reply.status === 201);
+    expect(new Set(created.map((reply) => reply.body.id)).size).toBe(1);
+    const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
+    expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
+  });
+});
