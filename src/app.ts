@@ -10,6 +10,7 @@ import { acceptOnlyJson } from './http/content-type.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { idempotentWrites } from './http/idempotency.js';
+import { sendEntityTags } from './http/preconditions.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
@@ -115,6 +116,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     async (v1) => {
       requireCredential(v1, ctx);
       idempotentWrites(v1, ctx);
+      sendEntityTags(v1);
       await v1.register(meRoutes(ctx));
       await v1.register(userRoutes(ctx));
       await v1.register(organizationRoutes(ctx));

@@ -4,3 +4,12 @@
  */
 export const isoColumn = (column: string, as = column.split('.').pop()!) =>
   `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ${as}`;
+
+/**
+ * Moves `updated_at` forward by at least a millisecond, so two writes in the same millisecond
+ * still leave different versions: entity tags (http/preconditions.ts) are derived from it.
+ */
+export const touchUpdatedAt = (table?: string) => {
+  const column = table ? `${table}.updated_at` : 'updated_at';
+  return `updated_at = greatest(now(), ${column} + interval '1 millisecond')`;
+};

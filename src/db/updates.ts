@@ -1,3 +1,4 @@
+import { touchUpdatedAt } from './columns.js';
 /**
  * The SET list of an UPDATE from the fields a request changed: only columns named in `columns`
  * (API field -> column, with a cast where one is needed), skipping undefined values, always
@@ -15,6 +16,6 @@ export function setClause(
     params.push(value);
     sets.push(`${target.column} = $${params.length}${target.cast ? `::${target.cast}` : ''}`);
   }
-  sets.push('updated_at = now()');
+  sets.push(touchUpdatedAt());
   return sets.join(', ');
 }

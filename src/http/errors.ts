@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   last_owner: 409,
   idempotency_key_in_progress: 409,
   parent_deleted: 409,
+  precondition_failed: 412,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,

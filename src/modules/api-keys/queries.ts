@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.js';
+import { touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 
@@ -115,7 +116,7 @@ export async function findApiKey(db: Queryable, id: string): Promise<ApiKeyRow |
 
 export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKeyRow | undefined> {
   const rows = await db.query<ApiKeyRow>(
-    `update api_keys set revoked_at = coalesce(revoked_at, now()), updated_at = now()
+    `update api_keys set revoked_at = coalesce(revoked_at, now()), ${touchUpdatedAt()}
       where id = $1 returning ${COLUMNS.replaceAll('k.', '')}`,
     [id],
   );
@@ -124,7 +125,7 @@ export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKeyRow
 
 export async function revokeUserKeys(db: Queryable, userId: string): Promise<void> {
   await db.query(
-    'update api_keys set revoked_at = now(), updated_at = now() where user_id = $1 and revoked_at is null',
+    `update api_keys set revoked_at = now(), ${touchUpdatedAt()} where user_id = $1 and revoked_at is null`,
     [userId],
   );
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/client.js';
-import { isoColumn } from '../../db/columns.js';
+import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
@@ -136,7 +136,7 @@ export async function listEffectiveMembers(
 
 export async function updateMemberRole(db: Queryable, organizationId: string, userId: string, role: Role) {
   await db.query(
-    'update memberships set role = $3, updated_at = now() where organization_id = $1 and user_id = $2',
+    `update memberships set role = $3, ${touchUpdatedAt()} where organization_id = $1 and user_id = $2`,
     [organizationId, userId, role],
   );
 }
@@ -200,7 +200,7 @@ export async function adoptInheritedOwners(db: Queryable, organizationId: string
     `insert into memberships (organization_id, user_id, root_id, role)
      select distinct $1::uuid, user_id, $1::uuid, 'owner' from memberships
       where organization_id = any($2::uuid[]) and role = 'owner'
-     on conflict (organization_id, user_id) do update set role = 'owner', updated_at = now()`,
+     on conflict (organization_id, user_id) do update set role = 'owner', ${touchUpdatedAt('memberships')}`,
     [organizationId, ancestorIds],
   );
 }

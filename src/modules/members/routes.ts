@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
+import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
 import { AddMemberBody, ListMembersQuery, MemberParams, OrgParams, UpdateMemberBody } from './schemas.js';
 import * as service from './service.js';
@@ -55,7 +56,7 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: "Change a member's role",
         params: MemberParams,
         body: UpdateMemberBody,
-        response: { 200: MemberRef, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: MemberRef, ...errors(400, 401, 403, 404, 409, 412) },
       },
       handler: (request) =>
         service.updateMember(
@@ -64,6 +65,7 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           request.params.org,
           request.params.user_id,
           request.body.role,
+          ifMatchOf(request),
         ),
     });
 
@@ -72,10 +74,16 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Remove a member (the last owner stays)',
         params: MemberParams,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409, 412) },
       },
       handler: async (request, reply) => {
-        await service.removeMember(ctx, request.principal, request.params.org, request.params.user_id);
+        await service.removeMember(
+          ctx,
+          request.principal,
+          request.params.org,
+          request.params.user_id,
+          ifMatchOf(request),
+        );
         return reply.code(204).send(null);
       },
     });

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
@@ -132,6 +133,7 @@ export async function updateMember(
   orgRef: string,
   userId: string,
   role: Role,
+  ifMatch?: IfMatch,
 ): Promise<Member> {
   const row = await ctx.db.transaction(async (tx) => {
     // The row lock serialises concurrent role changes, so two demotions cannot both pass the owner count.
@@ -142,6 +144,7 @@ export async function updateMember(
     });
     const member = await findMember(tx, org.id, userId);
     if (!member) throw notFound('member', 'user_id');
+    checkIfMatch(ifMatch, member);
     requireRoleAtLeast(org, member.role, 'user_id');
     requireRoleAtLeast(org, role, 'role');
     if (role !== 'owner') await keepAnOwner(tx, org, member);
@@ -152,7 +155,13 @@ export async function updateMember(
 }
 
 /** Admins remove members at or below their role; anyone may leave an organization. */
-export async function removeMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {
+export async function removeMember(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  userId: string,
+  ifMatch?: IfMatch,
+) {
   await ctx.db.transaction(async (tx) => {
     const leaving = principal.kind === 'user' && principal.userId === userId;
     const org = await reachOrganization(tx, principal, orgRef, {
@@ -162,6 +171,7 @@ export async function removeMember(ctx: AppContext, principal: Principal, orgRef
     });
     const member = await findMember(tx, org.id, userId);
     if (!member) throw notFound('member', 'user_id');
+    checkIfMatch(ifMatch, member);
     if (!leaving) requireRoleAtLeast(org, member.role, 'user_id');
     await keepAnOwner(tx, org, member);
     await deleteMembership(tx, org.id, userId);

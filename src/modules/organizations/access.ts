@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
+import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope, type Scope } from '../../http/principal.js';
 import { findCallerRole } from '../members/queries.js';
 import { atLeast, type Role } from '../members/roles.js';
@@ -11,6 +12,8 @@ export interface Need {
   includeDeleted?: boolean;
   /** Lock the row for the rest of the transaction (and read the caller's role after the lock). */
   lock?: boolean;
+  /** The write's If-Match, checked against the locked row once access is established. */
+  ifMatch?: IfMatch;
 }
 
 /**
@@ -33,7 +36,9 @@ export async function reachOrganization(
     // or removed by the transaction it waited for must not act with the role it had.
     org.caller_role = await findCallerRole(db, principal.userId!, [...org.ancestor_ids, org.id]);
   }
-  return checkAccess(principal, org, need, param);
+  const reached = checkAccess(principal, org, need, param);
+  checkIfMatch(need.ifMatch, reached);
+  return reached;
 }
 
 /** The checks of `reachOrganization`, for statements that fetched the organization themselves. */

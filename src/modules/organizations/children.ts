@@ -2,6 +2,7 @@ import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { notFound } from '../../http/errors.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import type { IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { type Need, reachOrganization } from './access.js';
@@ -65,19 +66,26 @@ export async function updateChild(
   orgRef: string,
   childRef: string,
   changes: UpdateOrganizationBody,
+  ifMatch?: IfMatch,
 ) {
   const child = await reachChild(ctx.db, principal, orgRef, childRef, {
     role: 'admin',
     scope: 'organization:write',
   });
-  return updateOrganization(ctx, principal, child.id, changes);
+  return updateOrganization(ctx, principal, child.id, changes, ifMatch);
 }
 
 /** Deleting a team takes admin on its parent (see `reachForRemoval`), and removes its own teams with it. */
-export async function deleteChild(ctx: AppContext, principal: Principal, orgRef: string, childRef: string) {
+export async function deleteChild(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  childRef: string,
+  ifMatch?: IfMatch,
+) {
   const child = await reachChild(ctx.db, principal, orgRef, childRef, {
     role: 'viewer',
     scope: 'organization:write',
   });
-  await deleteOrganization(ctx, principal, child.id);
+  await deleteOrganization(ctx, principal, child.id, ifMatch);
 }

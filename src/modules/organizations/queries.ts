@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/client.js';
-import { isoColumn } from '../../db/columns.js';
+import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
@@ -260,7 +260,7 @@ export async function listOrganizations(
 /** Soft-deletes the organization and every live descendant, marking them with one deletion id; returns their ids. */
 export async function softDeleteSubtree(db: Queryable, id: string, deletionId: string): Promise<string[]> {
   const rows = await db.query<{ id: string }>(
-    `update organizations set deleted_at = now(), deletion_id = $2, updated_at = now()
+    `update organizations set deleted_at = now(), deletion_id = $2, ${touchUpdatedAt()}
       where (id = $1 or ancestor_ids @> array[$1::uuid]) and deleted_at is null
       returning id`,
     [id, deletionId],
@@ -270,7 +270,7 @@ export async function softDeleteSubtree(db: Queryable, id: string, deletionId: s
 
 export async function restoreDeletion(db: Queryable, deletionId: string): Promise<number> {
   const rows = await db.query<{ id: string }>(
-    `update organizations set deleted_at = null, deletion_id = null, updated_at = now()
+    `update organizations set deleted_at = null, deletion_id = null, ${touchUpdatedAt()}
       where deletion_id = $1 returning id`,
     [deletionId],
   );
@@ -320,12 +320,12 @@ export async function moveSubtree(
   await db.query(
     `update organizations
         set ancestor_ids = $2::uuid[] || array[$1::uuid] || ancestor_ids[$3 + 2:],
-            root_id = $4, updated_at = now()
+            root_id = $4, ${touchUpdatedAt()}
       where ancestor_ids @> array[$1::uuid]`,
     [org.id, newAncestors, oldDepth, newRootId],
   );
   await db.query(
-    `update organizations set parent_id = $2, ancestor_ids = $3::uuid[], root_id = $4, updated_at = now()
+    `update organizations set parent_id = $2, ancestor_ids = $3::uuid[], root_id = $4, ${touchUpdatedAt()}
       where id = $1`,
     [org.id, parentId, newAncestors, newRootId],
   );

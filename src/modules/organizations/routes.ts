@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
+import { ifMatchOf } from '../../http/preconditions.js';
 import { errors, OrganizationRef } from '../../http/schemas.js';
 import * as children from './children.js';
 import {
@@ -66,10 +67,16 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Update an organization',
         params: OrgParams,
         body: UpdateOrganizationBody,
-        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 409, 412) },
       },
       handler: (request) =>
-        service.updateOrganization(ctx, request.principal, request.params.org, request.body),
+        service.updateOrganization(
+          ctx,
+          request.principal,
+          request.params.org,
+          request.body,
+          ifMatchOf(request),
+        ),
     });
 
     app.delete('/organizations/:org', {
@@ -77,10 +84,10 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Delete an organization and its teams (soft; see restore)',
         params: OrgParams,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 412) },
       },
       handler: async (request, reply) => {
-        await service.deleteOrganization(ctx, request.principal, request.params.org);
+        await service.deleteOrganization(ctx, request.principal, request.params.org, ifMatchOf(request));
         return reply.code(204).send(null);
       },
     });
@@ -90,9 +97,10 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Restore a deleted organization and what its delete removed',
         params: OrgParams,
-        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 409, 412) },
       },
-      handler: (request) => service.restoreOrganization(ctx, request.principal, request.params.org),
+      handler: (request) =>
+        service.restoreOrganization(ctx, request.principal, request.params.org, ifMatchOf(request)),
     });
 
     app.post('/organizations/:org/move', {
@@ -101,7 +109,7 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Move an organization under another parent, or make it top-level',
         params: OrgParams,
         body: MoveOrganizationBody,
-        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 422) },
+        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 422, 412) },
       },
       handler: (request) =>
         service.moveOrganization(
@@ -109,6 +117,7 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           request.principal,
           request.params.org,
           request.body.parent_organization_id,
+          ifMatchOf(request),
         ),
     });
 
@@ -154,10 +163,17 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Update a team',
         params: ChildParams,
         body: UpdateOrganizationBody,
-        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: OrgRef, ...errors(400, 401, 403, 404, 409, 412) },
       },
       handler: (request) =>
-        children.updateChild(ctx, request.principal, request.params.org, request.params.child, request.body),
+        children.updateChild(
+          ctx,
+          request.principal,
+          request.params.org,
+          request.params.child,
+          request.body,
+          ifMatchOf(request),
+        ),
     });
 
     app.delete('/organizations/:org/children/:child', {
@@ -165,10 +181,16 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags: ['teams'],
         summary: 'Delete a team and its own teams (soft)',
         params: ChildParams,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 412) },
       },
       handler: async (request, reply) => {
-        await children.deleteChild(ctx, request.principal, request.params.org, request.params.child);
+        await children.deleteChild(
+          ctx,
+          request.principal,
+          request.params.org,
+          request.params.child,
+          ifMatchOf(request),
+        );
         return reply.code(204).send(null);
       },
     });

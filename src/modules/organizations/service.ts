@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { checkMetadata } from '../../http/metadata.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import type { IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
@@ -159,6 +160,7 @@ export async function updateOrganization(
   principal: Principal,
   ref: string,
   changes: UpdateOrganizationBody,
+  ifMatch?: IfMatch,
 ): Promise<Organization> {
   checkMetadata(changes.metadata);
   const row = await ctx.db.transaction(async (tx) => {
@@ -166,6 +168,7 @@ export async function updateOrganization(
       role: 'admin',
       scope: 'organization:write',
       lock: true,
+      ifMatch,
     });
     if (changes.slug && changes.slug !== org.slug && (await slugIsTaken(tx, changes.slug))) {
       throw new ApiError('slug_taken', 'Another organization already uses this slug.', 'slug');
@@ -188,12 +191,14 @@ export async function reachForRemoval(
   principal: Principal,
   ref: string,
   includeDeleted: boolean,
+  ifMatch?: IfMatch,
 ): Promise<AccessibleOrganizationRow> {
   const org = await reachOrganization(tx, principal, ref, {
     role: 'viewer',
     scope: 'organization:write',
     includeDeleted,
     lock: true,
+    ifMatch,
   });
   if (!org.parent_id) {
     if (!atLeast(org.caller_role, 'owner')) {
@@ -209,9 +214,14 @@ export async function reachForRemoval(
 }
 
 /** Soft-deletes the organization and its whole subtree. */
-export async function deleteOrganization(ctx: AppContext, principal: Principal, ref: string): Promise<void> {
+export async function deleteOrganization(
+  ctx: AppContext,
+  principal: Principal,
+  ref: string,
+  ifMatch?: IfMatch,
+): Promise<void> {
   const removed = await ctx.db.transaction(async (tx) => {
-    const org = await reachForRemoval(tx, principal, ref, false);
+    const org = await reachForRemoval(tx, principal, ref, false, ifMatch);
     return softDeleteSubtree(tx, org.id, uuidv7());
   });
   // Organization keys of the removed subtree must stop working now, not when their cache entry ages out.
@@ -223,9 +233,10 @@ export async function restoreOrganization(
   ctx: AppContext,
   principal: Principal,
   ref: string,
+  ifMatch?: IfMatch,
 ): Promise<Organization> {
   const row = await ctx.db.transaction(async (tx) => {
-    const org = await reachForRemoval(tx, principal, ref, true);
+    const org = await reachForRemoval(tx, principal, ref, true, ifMatch);
     if (!org.deleted_at || !org.deletion_id) return org;
     if (org.parent_id) {
       const parent = await findOrganizationById(tx, org.parent_id);
@@ -249,6 +260,7 @@ export async function moveOrganization(
   principal: Principal,
   ref: string,
   parentRef: string | null,
+  ifMatch?: IfMatch,
 ): Promise<Organization> {
   const row = await ctx.db.transaction(async (tx) => {
     await lockMoves(tx);
@@ -256,6 +268,7 @@ export async function moveOrganization(
       role: 'owner',
       scope: 'organization:write',
       lock: true,
+      ifMatch,
     });
     let ancestors: string[] = [];
     let rootId = org.id;

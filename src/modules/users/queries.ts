@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/client.js';
-import { isoColumn } from '../../db/columns.js';
+import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
@@ -19,9 +19,9 @@ const COLUMNS = `u.id, u.email, u.name, u.external_id, u.metadata, ${isoColumn('
   ${isoColumn('u.updated_at')}, ${isoColumn('u.deleted_at')}`;
 const RETURNING = COLUMNS.replaceAll('u.', '');
 
-export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
+export async function findUserById(db: Queryable, id: string, lock = false): Promise<UserRow | undefined> {
   const rows = await db.query<UserRow>(
-    `select ${COLUMNS} from users u where u.id = $1 and u.deleted_at is null`,
+    `select ${COLUMNS} from users u where u.id = $1 and u.deleted_at is null ${lock ? 'for update of u' : ''}`,
     [id],
   );
   return rows[0];
@@ -91,7 +91,7 @@ export async function updateUser(
 }
 
 export async function softDeleteUser(db: Queryable, id: string): Promise<void> {
-  await db.query('update users set deleted_at = now(), updated_at = now() where id = $1', [id]);
+  await db.query(`update users set deleted_at = now(), ${touchUpdatedAt()} where id = $1`, [id]);
 }
 
 export interface UserFilter {

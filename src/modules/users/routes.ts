@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
+import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
 import { ListOrganizationsQuery } from '../organizations/schemas.js';
 import { listOrganizations } from '../organizations/service.js';
@@ -52,9 +53,10 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Update a user',
         params: UserParams,
         body: UpdateUserBody,
-        response: { 200: UserRef, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: UserRef, ...errors(400, 401, 403, 404, 409, 412) },
       },
-      handler: (request) => service.updateUser(ctx, request.principal, request.params.user_id, request.body),
+      handler: (request) =>
+        service.updateUser(ctx, request.principal, request.params.user_id, request.body, ifMatchOf(request)),
     });
 
     app.delete('/users/:user_id', {
@@ -62,10 +64,10 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Delete a user (soft): memberships removed, keys revoked',
         params: UserParams,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409, 412) },
       },
       handler: async (request, reply) => {
-        await service.deleteUser(ctx, request.principal, request.params.user_id);
+        await service.deleteUser(ctx, request.principal, request.params.user_id, ifMatchOf(request));
         return reply.code(204).send(null);
       },
     });

@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { checkMetadata } from '../../http/metadata.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { revokeUserKeys } from '../api-keys/queries.js';
@@ -21,15 +22,26 @@ import {
 } from './queries.js';
 import type { CreateUserBody, ListUsersQuery, UpdateUserBody, User } from './schemas.js';
 
-/** A user the caller may see: admins see all, a user sees itself, an organization key its members. */
-async function reachUser(db: Queryable, principal: Principal, userId: string): Promise<UserRow> {
-  const user = await findUserById(db, userId);
-  if (!user) throw notFound('user', 'user_id');
-  if (principal.kind === 'admin') return user;
-  if (principal.kind === 'user' && principal.userId === user.id) return user;
-  if (principal.kind === 'organization' && (await userInSubtree(db, user.id, principal.organizationId!)))
-    return user;
-  throw notFound('user', 'user_id');
+/**
+ * A user the caller may see: admins see all, a user sees itself, an organization key its members.
+ * With `ifMatch` the row is locked and checked against it.
+ */
+async function reachUser(
+  db: Queryable,
+  principal: Principal,
+  userId: string,
+  ifMatch?: IfMatch,
+): Promise<UserRow> {
+  const user = await findUserById(db, userId, ifMatch !== undefined);
+  if (!user || !(await mayReach(db, principal, user))) throw notFound('user', 'user_id');
+  checkIfMatch(ifMatch, user);
+  return user;
+}
+
+async function mayReach(db: Queryable, principal: Principal, user: UserRow): Promise<boolean> {
+  if (principal.kind === 'admin') return true;
+  if (principal.kind === 'user') return principal.userId === user.id;
+  return userInSubtree(db, user.id, principal.organizationId!);
 }
 
 export async function createUser(
@@ -80,11 +92,12 @@ export async function updateUser(
   principal: Principal,
   userId: string,
   changes: UpdateUserBody,
+  ifMatch?: IfMatch,
 ): Promise<User> {
   requireScope(principal, 'user:write');
   checkMetadata(changes.metadata);
   const row = await ctx.db.transaction(async (tx) => {
-    const user = await reachUser(tx, principal, userId);
+    const user = await reachUser(tx, principal, userId, ifMatch);
     if (principal.kind === 'organization')
       throw new ApiError('forbidden', 'Organization keys cannot edit users.');
     if (changes.email === null) throw new ApiError('invalid_request', 'email cannot be null.', 'email');
@@ -97,10 +110,15 @@ export async function updateUser(
  * Soft-deletes a user, removing its memberships and revoking its keys in the same transaction.
  * Refused while it is the only owner of an organization, which would be left without one.
  */
-export async function deleteUser(ctx: AppContext, principal: Principal, userId: string): Promise<void> {
+export async function deleteUser(
+  ctx: AppContext,
+  principal: Principal,
+  userId: string,
+  ifMatch?: IfMatch,
+): Promise<void> {
   requireScope(principal, 'user:write');
   await ctx.db.transaction(async (tx) => {
-    const user = await reachUser(tx, principal, userId);
+    const user = await reachUser(tx, principal, userId, ifMatch);
     if (principal.kind === 'organization')
       throw new ApiError('forbidden', 'Organization keys cannot delete users.');
     await lockOrganizationsOwnedBy(tx, user.id);
