@@ -16,6 +16,8 @@ import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler }
 import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
+import { auditEventRoutes } from './modules/audit-events/routes.js';
+import { AuditEvent } from './modules/audit-events/schemas.js';
 import { docsRoutes } from './modules/docs/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { meRoutes } from './modules/me/routes.js';
@@ -89,6 +91,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     Member,
     ApiKey,
     CreatedApiKey,
+    AuditEvent,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -122,6 +125,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(organizationRoutes(ctx));
       await v1.register(memberRoutes(ctx));
       await v1.register(apiKeyRoutes(ctx));
+      await v1.register(auditEventRoutes(ctx));
     },
     { prefix: '/v1' },
   );

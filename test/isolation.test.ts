@@ -72,6 +72,7 @@ const ROUTES: Record<string, RouteCase> = {
     body: () => ({ role: 'owner' }),
   },
   'DELETE /v1/organizations/{org}/members/{user_id}': { scope: 'member', path: teamMember },
+  'GET /v1/organizations/{org}/audit-events': { scope: 'organization', path: org },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },

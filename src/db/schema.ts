@@ -168,3 +168,30 @@ export const idempotencyKeys = pgTable(
     check('idempotency_keys_state_check', sql`${t.state} in ('started', 'completed')`),
   ],
 );
+
+/** Who changed what, when and through which request. Written in the transaction of the change; never updated. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: uuid('id').primaryKey(),
+    // Null for instance-level events (users, admin keys) that belong to no organization.
+    rootId: uuid('root_id'),
+    organizationId: uuid('organization_id'),
+    action: text('action').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    actorUserId: uuid('actor_user_id'),
+    actorKeyId: uuid('actor_key_id'),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    changes: jsonb('changes').notNull().default({}),
+    requestId: text('request_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('audit_events_org_idx').on(t.organizationId, t.id),
+    index('audit_events_root_idx').on(t.rootId, t.id),
+    index('audit_events_target_idx').on(t.targetId, t.id),
+  ],
+);

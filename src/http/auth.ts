@@ -21,6 +21,15 @@ function bearerToken(request: FastifyRequest): string {
 export function requireCredential(app: FastifyInstance, ctx: AppContext) {
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request) => {
-    request.principal = await ctx.credentials.authenticate(bearerToken(request));
+    const principal = await ctx.credentials.authenticate(bearerToken(request));
+    // A copy per request: the credential cache shares one principal between requests.
+    request.principal = {
+      ...principal,
+      origin: {
+        requestId: request.id,
+        ip: request.ip ?? null,
+        userAgent: (request.headers['user-agent'] as string | undefined)?.slice(0, 512) ?? null,
+      },
+    };
   });
 }

@@ -13,6 +13,13 @@ export const SCOPES = [
 
 export type Scope = (typeof SCOPES)[number];
 
+/** The request a principal acts through, recorded with what it changes. */
+export interface RequestOrigin {
+  requestId: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
 /** Who is calling: taken from the credential, never from the request body. */
 export interface Principal {
   kind: 'admin' | 'user' | 'organization';
@@ -23,6 +30,8 @@ export interface Principal {
   scopes: readonly Scope[];
   /** Given scopes plus the read scopes their write scopes imply. */
   granted: ReadonlySet<Scope>;
+  /** Set per request by the HTTP layer; absent for work not started by a request. */
+  origin?: RequestOrigin;
 }
 
 export function expandScopes(scopes: readonly string[]): Set<Scope> {

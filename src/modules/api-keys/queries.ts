@@ -10,6 +10,7 @@ export interface ApiKeyRow {
   prefix: string;
   user_id: string | null;
   organization_id: string | null;
+  root_id: string | null;
   scopes: string[];
   expires_at: Date | null;
   last_used_at: Date | null;
@@ -17,7 +18,7 @@ export interface ApiKeyRow {
   created_at: Date;
 }
 
-const COLUMNS = `k.id, k.kind, k.name, k.prefix, k.user_id, k.organization_id, k.scopes,
+const COLUMNS = `k.id, k.kind, k.name, k.prefix, k.user_id, k.organization_id, k.root_id, k.scopes,
   k.expires_at, k.last_used_at, k.revoked_at, k.created_at`;
 
 export interface CredentialRow extends ApiKeyRow {

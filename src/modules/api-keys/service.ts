@@ -5,6 +5,7 @@ import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireScope, SCOPES, type Scope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { recordAuditEvent } from '../audit-events/record.js';
 import { reachOrganization } from '../organizations/access.js';
 import { findUserById } from '../users/queries.js';
 import {
@@ -96,7 +97,16 @@ async function issueKey(
     expiresAt: expiry(input.expires_at),
     createdByKeyId: principal?.keyId ?? null,
   });
-  return { ...presentApiKey(row), secret };
+  const created = presentApiKey(row);
+  if (principal) {
+    await recordAuditEvent(db, principal, {
+      action: 'api_key.created',
+      organization: owner.organizationId ? { id: owner.organizationId, root_id: owner.rootId! } : null,
+      target: { type: 'api_key', id: row.id },
+      after: created,
+    });
+  }
+  return { ...created, secret };
 }
 
 /** Personal keys (and, for admins, admin keys or keys for another user). */
@@ -119,11 +129,13 @@ export async function createApiKey(
   }
   if (input.kind === 'admin') {
     if (input.user_id) throw new ApiError('invalid_request', 'An admin key belongs to no user.', 'user_id');
-    return issueKey(
-      ctx.db,
-      principal,
-      { kind: 'admin', userId: null, organizationId: null, rootId: null },
-      { ...input, scopes },
+    return ctx.db.transaction((tx) =>
+      issueKey(
+        tx,
+        principal,
+        { kind: 'admin', userId: null, organizationId: null, rootId: null },
+        { ...input, scopes },
+      ),
     );
   }
   const userId = principal.kind === 'user' ? principal.userId : input.user_id;
@@ -228,7 +240,17 @@ export async function revokeKey(ctx: AppContext, principal: Principal, keyId: st
   const row = await ctx.db.transaction(async (tx) => {
     const key = await findApiKey(tx, keyId);
     if (!key || !(await mayManage(tx, principal, key))) throw notFound('API key', 'key_id');
-    return (await revokeApiKeyRow(tx, key.id))!;
+    const revoked = (await revokeApiKeyRow(tx, key.id))!;
+    await recordAuditEvent(tx, principal, {
+      action: 'api_key.revoked',
+      organization: revoked.organization_id
+        ? { id: revoked.organization_id, root_id: revoked.root_id! }
+        : null,
+      target: { type: 'api_key', id: key.id },
+      before: presentApiKey(key),
+      after: presentApiKey(revoked),
+    });
+    return revoked;
   });
   ctx.credentials.forget(row.id);
   return presentApiKey(row);

@@ -6,6 +6,7 @@ import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { recordAuditEvent } from '../audit-events/record.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
@@ -106,7 +107,14 @@ export async function addMember(
       userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
     }
     await insertMembership(tx, org.id, org.root_id, userId, role);
-    return (await findMember(tx, org.id, userId))!;
+    const added = (await findMember(tx, org.id, userId))!;
+    await recordAuditEvent(tx, principal, {
+      action: 'member.added',
+      organization: org,
+      target: { type: 'member', id: `${org.id}/${userId}` },
+      after: presentMember(added, org.id),
+    });
+    return added;
   });
   return presentMember(row, row.organization_id);
 }
@@ -149,7 +157,15 @@ export async function updateMember(
     requireRoleAtLeast(org, role, 'role');
     if (role !== 'owner') await keepAnOwner(tx, org, member);
     await updateMemberRole(tx, org.id, userId, role);
-    return (await findMember(tx, org.id, userId))!;
+    const updated = (await findMember(tx, org.id, userId))!;
+    await recordAuditEvent(tx, principal, {
+      action: 'member.updated',
+      organization: org,
+      target: { type: 'member', id: `${org.id}/${userId}` },
+      before: presentMember(member, org.id),
+      after: presentMember(updated, org.id),
+    });
+    return updated;
   });
   return presentMember(row, row.organization_id);
 }
@@ -175,5 +191,11 @@ export async function removeMember(
     if (!leaving) requireRoleAtLeast(org, member.role, 'user_id');
     await keepAnOwner(tx, org, member);
     await deleteMembership(tx, org.id, userId);
+    await recordAuditEvent(tx, principal, {
+      action: 'member.removed',
+      organization: org,
+      target: { type: 'member', id: `${org.id}/${userId}` },
+      before: presentMember(member, org.id),
+    });
   });
 }

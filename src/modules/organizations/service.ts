@@ -7,6 +7,7 @@ import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../..
 import type { IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { recordAuditEvent } from '../audit-events/record.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { lockTrees, rebuildReach } from '../members/reach.js';
 import { atLeast } from '../members/roles.js';
@@ -124,6 +125,12 @@ export async function createOrganization(
     });
     const ownerId = await ownerFor(tx, principal, input);
     if (ownerId) await insertMembership(tx, created.id, created.root_id, ownerId, 'owner');
+    await recordAuditEvent(tx, principal, {
+      action: 'organization.created',
+      organization: created,
+      target: { type: 'organization', id: created.id },
+      after: presentOrganization(created),
+    });
     return created;
   });
   return presentOrganization(row);
@@ -173,11 +180,19 @@ export async function updateOrganization(
     if (changes.slug && changes.slug !== org.slug && (await slugIsTaken(tx, changes.slug))) {
       throw new ApiError('slug_taken', 'Another organization already uses this slug.', 'slug');
     }
-    return updateOrganizationRow(tx, org.id, {
+    const updated = await updateOrganizationRow(tx, org.id, {
       ...changes,
       domain: changes.domain === undefined ? undefined : (changes.domain?.toLowerCase() ?? null),
       settings: changes.settings ? { ...DEFAULT_SETTINGS, ...org.settings, ...changes.settings } : undefined,
     });
+    await recordAuditEvent(tx, principal, {
+      action: 'organization.updated',
+      organization: org,
+      target: { type: 'organization', id: org.id },
+      before: presentOrganization(org),
+      after: presentOrganization(updated),
+    });
+    return updated;
   });
   return presentOrganization(row);
 }
@@ -222,7 +237,15 @@ export async function deleteOrganization(
 ): Promise<void> {
   const removed = await ctx.db.transaction(async (tx) => {
     const org = await reachForRemoval(tx, principal, ref, false, ifMatch);
-    return softDeleteSubtree(tx, org.id, uuidv7());
+    const removed = await softDeleteSubtree(tx, org.id, uuidv7());
+    await recordAuditEvent(tx, principal, {
+      action: 'organization.deleted',
+      organization: org,
+      target: { type: 'organization', id: org.id },
+      before: { deleted_at: null, deleted_organization_ids: [] },
+      after: { deleted_at: new Date().toISOString(), deleted_organization_ids: removed },
+    });
+    return removed;
   });
   // Organization keys of the removed subtree must stop working now, not when their cache entry ages out.
   ctx.credentials.forgetOrganizations(removed);
@@ -249,7 +272,15 @@ export async function restoreOrganization(
       }
     }
     await restoreDeletion(tx, org.deletion_id);
-    return (await findOrganizationById(tx, org.id))!;
+    const restored = (await findOrganizationById(tx, org.id))!;
+    await recordAuditEvent(tx, principal, {
+      action: 'organization.restored',
+      organization: org,
+      target: { type: 'organization', id: org.id },
+      before: presentOrganization(org),
+      after: presentOrganization(restored),
+    });
+    return restored;
   });
   return presentOrganization(row);
 }
@@ -310,7 +341,15 @@ export async function moveOrganization(
     // is never left without an owner and nobody who owned it loses it.
     if (!parentRef && org.parent_id) await adoptInheritedOwners(tx, org.id, org.ancestor_ids);
     await rebuildReach(tx, org.id);
-    return (await findOrganizationById(tx, org.id))!;
+    const moved = (await findOrganizationById(tx, org.id))!;
+    await recordAuditEvent(tx, principal, {
+      action: 'organization.moved',
+      organization: moved,
+      target: { type: 'organization', id: org.id },
+      before: presentOrganization(org),
+      after: presentOrganization(moved),
+    });
+    return moved;
   });
   return presentOrganization(row);
 }

@@ -8,6 +8,7 @@ import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { revokeUserKeys } from '../api-keys/queries.js';
+import { recordAuditEvent } from '../audit-events/record.js';
 import { deleteUserMemberships, organizationsOnlyOwnedBy } from '../members/queries.js';
 import { presentUser } from './present.js';
 import {
@@ -52,12 +53,21 @@ export async function createUser(
   requireScope(principal, 'user:write');
   requireAdmin(principal);
   checkMetadata(input.metadata);
-  const row = await insertUser(ctx.db, {
-    id: uuidv7(),
-    email: input.email,
-    name: input.name ?? null,
-    externalId: input.external_id ?? null,
-    metadata: input.metadata ?? {},
+  const row = await ctx.db.transaction(async (tx) => {
+    const created = await insertUser(tx, {
+      id: uuidv7(),
+      email: input.email,
+      name: input.name ?? null,
+      externalId: input.external_id ?? null,
+      metadata: input.metadata ?? {},
+    });
+    await recordAuditEvent(tx, principal, {
+      action: 'user.created',
+      organization: null,
+      target: { type: 'user', id: created.id },
+      after: presentUser(created),
+    });
+    return created;
   });
   return presentUser(row);
 }
@@ -101,7 +111,15 @@ export async function updateUser(
     if (principal.kind === 'organization')
       throw new ApiError('forbidden', 'Organization keys cannot edit users.');
     if (changes.email === null) throw new ApiError('invalid_request', 'email cannot be null.', 'email');
-    return updateUserRow(tx, user.id, changes);
+    const updated = await updateUserRow(tx, user.id, changes);
+    await recordAuditEvent(tx, principal, {
+      action: 'user.updated',
+      organization: null,
+      target: { type: 'user', id: user.id },
+      before: presentUser(user),
+      after: presentUser(updated),
+    });
+    return updated;
   });
   return presentUser(row);
 }
@@ -133,6 +151,12 @@ export async function deleteUser(
     await deleteUserMemberships(tx, user.id);
     await revokeUserKeys(tx, user.id);
     await softDeleteUser(tx, user.id);
+    await recordAuditEvent(tx, principal, {
+      action: 'user.deleted',
+      organization: null,
+      target: { type: 'user', id: user.id },
+      before: presentUser(user),
+    });
   });
   ctx.credentials.forgetUser(userId);
 }

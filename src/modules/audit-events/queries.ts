@@ -1,0 +1,110 @@
+import type { Queryable } from '../../db/client.js';
+import { isoColumn } from '../../db/columns.js';
+import { keysetSql } from '../../db/keyset.js';
+import type { PageRequest } from '../../http/pagination.js';
+
+export interface NewAuditEvent {
+  id: string;
+  rootId: string | null;
+  organizationId: string | null;
+  action: string;
+  actorKind: string;
+  actorUserId: string | null;
+  actorKeyId: string;
+  targetType: string;
+  targetId: string;
+  changes: Record<string, unknown>;
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditEventRow {
+  id: string;
+  organization_id: string | null;
+  action: string;
+  actor_kind: string;
+  actor_user_id: string | null;
+  actor_key_id: string | null;
+  target_type: string;
+  target_id: string;
+  changes: Record<string, { before: unknown; after: unknown }>;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+}
+
+export async function insertAuditEvent(db: Queryable, event: NewAuditEvent): Promise<void> {
+  await db.query(
+    `insert into audit_events (id, root_id, organization_id, action, actor_kind, actor_user_id, actor_key_id,
+       target_type, target_id, changes, request_id, ip, user_agent)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)`,
+    [
+      event.id,
+      event.rootId,
+      event.organizationId,
+      event.action,
+      event.actorKind,
+      event.actorUserId,
+      event.actorKeyId,
+      event.targetType,
+      event.targetId,
+      event.changes,
+      event.requestId,
+      event.ip,
+      event.userAgent,
+    ],
+  );
+}
+
+export interface AuditFilter {
+  /** One organization, or it and its descendants; absent for the instance-wide list. */
+  organizationId?: string;
+  includeDescendants?: boolean;
+  action?: string;
+  actorId?: string;
+  targetId?: string;
+  /** Ids are UUID v7, ordered by time: the time range is an id range on the same index. */
+  fromId?: string;
+  toId?: string;
+}
+
+export async function listAuditEvents(
+  db: Queryable,
+  filter: AuditFilter,
+  page: PageRequest,
+): Promise<AuditEventRow[]> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.organizationId) {
+    add(
+      (p) =>
+        filter.includeDescendants
+          ? `e.organization_id in (select id from organizations where id = ${p} or ancestor_ids @> array[${p}::uuid])`
+          : `e.organization_id = ${p}`,
+      filter.organizationId,
+    );
+  }
+  if (filter.action) {
+    // `organization.` matches every organization action; a full name matches itself.
+    if (filter.action.endsWith('.')) add((p) => `starts_with(e.action, ${p})`, filter.action);
+    else add((p) => `e.action = ${p}`, filter.action);
+  }
+  if (filter.actorId) add((p) => `(e.actor_user_id = ${p} or e.actor_key_id = ${p})`, filter.actorId);
+  if (filter.targetId) add((p) => `e.target_id = ${p}`, filter.targetId);
+  if (filter.fromId) add((p) => `e.id >= ${p}`, filter.fromId);
+  if (filter.toId) add((p) => `e.id < ${p}`, filter.toId);
+  const keyset = keysetSql('e.id', page, params);
+  where.push(keyset.where);
+  return db.query<AuditEventRow>(
+    `select e.id, e.organization_id, e.action, e.actor_kind, e.actor_user_id, e.actor_key_id, e.target_type,
+            e.target_id, e.changes, e.request_id, e.ip, e.user_agent, ${isoColumn('e.created_at')}
+       from audit_events e where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    params,
+  );
+}
