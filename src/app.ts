@@ -18,6 +18,17 @@ import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
+import { webhookRoutes } from './modules/webhooks/routes.js';
+import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
+import { TargetPolicy } from './modules/webhooks/targets.js';
+import { WebhookWorker } from './modules/webhooks/worker.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    webhooks: WebhookWorker;
+  }
+}
+
 import { docsRoutes } from './modules/docs/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { meRoutes } from './modules/me/routes.js';
@@ -72,7 +83,17 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   const credentials = new Credentials(db, config.authCacheTtlMs, (error) =>
     app.log.warn({ err: error }, 'last-used update failed'),
   );
-  const ctx: AppContext = { db, config, credentials };
+  const ctx: AppContext = {
+    db,
+    config,
+    credentials,
+    webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
+  };
+  const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log);
+  app.decorate('webhooks', webhooks);
+  app.addHook('onReady', async () => webhooks.start());
+  // Stops polling and waits for sends in flight before the database closes.
+  app.addHook('onClose', async () => webhooks.stop());
   app.addHook('onClose', () => credentials.close());
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -92,6 +113,9 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     ApiKey,
     CreatedApiKey,
     AuditEvent,
+    WebhookEndpoint,
+    CreatedWebhookEndpoint,
+    WebhookDelivery,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -126,6 +150,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(memberRoutes(ctx));
       await v1.register(apiKeyRoutes(ctx));
       await v1.register(auditEventRoutes(ctx));
+      await v1.register(webhookRoutes(ctx));
     },
     { prefix: '/v1' },
   );

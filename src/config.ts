@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export interface Config {
@@ -10,6 +11,19 @@ export interface Config {
   maxOrgDepth: number;
   dbPoolSize: number;
   authCacheTtlMs: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** How often the delivery worker looks for due deliveries; 0 turns the worker off. */
+  pollMs: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Consecutive failed attempts after which an endpoint is disabled. */
+  disableAfterFailures: number;
+  /** Networks (CIDR) allowed as targets although private, loopback or link-local. */
+  allowedNetworks: string[];
 }
 
 /** Thrown for a bad setting; the message is one line that names the variable. */
@@ -55,6 +69,27 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function cidrList(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (!raw) return [];
+  const list = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const cidr of list) {
+    const [address, bits] = cidr.split('/');
+    const family = address ? isIP(address) : 0;
+    const max = family === 6 ? 128 : 32;
+    if (!family || bits === undefined || !/^\d+$/.test(bits) || Number(bits) > max) {
+      throw new ConfigError(
+        name,
+        `must be a comma list of networks like 127.0.0.0/8 or ::1/128, got "${cidr}"`,
+      );
+    }
+  }
+  return list;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads every setting once; start-up fails on the first bad one. */
@@ -77,5 +112,13 @@ export function loadConfig(env: Env = process.env): Config {
     maxOrgDepth: integer(env, 'ORGSTACK_MAX_ORG_DEPTH', 8, 1, 64),
     dbPoolSize: integer(env, 'ORGSTACK_DB_POOL_SIZE', 10, 1, 500),
     authCacheTtlMs: integer(env, 'ORGSTACK_AUTH_CACHE_TTL_MS', 5000, 0, 600_000),
+    webhooks: {
+      pollMs: integer(env, 'ORGSTACK_WEBHOOK_POLL_MS', 1000, 0, 3_600_000),
+      timeoutMs: integer(env, 'ORGSTACK_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxAttempts: integer(env, 'ORGSTACK_WEBHOOK_MAX_ATTEMPTS', 8, 1, 50),
+      retryBaseMs: integer(env, 'ORGSTACK_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 86_400_000),
+      disableAfterFailures: integer(env, 'ORGSTACK_WEBHOOK_DISABLE_AFTER', 100, 1, 100_000),
+      allowedNetworks: cidrList(env, 'ORGSTACK_WEBHOOK_ALLOWED_NETWORKS'),
+    },
   };
 }

@@ -1,10 +1,13 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Credentials } from './modules/api-keys/credentials.js';
+import type { TargetPolicy } from './modules/webhooks/targets.js';
 
 /** What services need from the running server; routes pass it in, services never see a request. */
 export interface AppContext {
   db: Database;
   config: Config;
   credentials: Credentials;
+  /** Which addresses webhooks may be sent to. */
+  webhookTargets: TargetPolicy;
 }

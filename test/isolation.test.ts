@@ -16,6 +16,7 @@ interface Victim {
   owner: { user: any; key: string; keyId: string };
   member: { user: any; key: string; keyId: string };
   teamKeyId: string;
+  webhookId: string;
 }
 
 interface RouteCase {
@@ -73,6 +74,19 @@ const ROUTES: Record<string, RouteCase> = {
   },
   'DELETE /v1/organizations/{org}/members/{user_id}': { scope: 'member', path: teamMember },
   'GET /v1/organizations/{org}/audit-events': { scope: 'organization', path: org },
+  'GET /v1/webhook-endpoints/{id}': { scope: 'organization', path: (v) => ({ id: v.webhookId }) },
+  'PATCH /v1/webhook-endpoints/{id}': {
+    scope: 'organization',
+    path: (v) => ({ id: v.webhookId }),
+    body: () => ({ url: 'http://93.184.216.34/planted' }),
+  },
+  'DELETE /v1/webhook-endpoints/{id}': { scope: 'organization', path: (v) => ({ id: v.webhookId }) },
+  'GET /v1/webhook-endpoints/{id}/deliveries': { scope: 'organization', path: (v) => ({ id: v.webhookId }) },
+  'POST /v1/webhook-endpoints/{id}/test': {
+    scope: 'organization',
+    path: (v) => ({ id: v.webhookId }),
+    body: () => ({}),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -105,7 +119,16 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/organizations/${team.id}/api-keys`, {}, { key: owner.key }),
   );
-  return { root, team, sibling, owner, member, teamKeyId: teamKey.id };
+  // Disabled, so nothing is sent anywhere during the test.
+  const webhook = await t.expect(
+    201,
+    t.post(
+      '/v1/webhook-endpoints',
+      { url: 'http://93.184.216.34/hook', organization_id: team.id, enabled: false },
+      { key: owner.key },
+    ),
+  );
+  return { root, team, sibling, owner, member, teamKeyId: teamKey.id, webhookId: webhook.id };
 }
 
 async function buildCallers(t: TestApp, v: Victim): Promise<Caller[]> {
@@ -160,6 +183,13 @@ async function snapshot(t: TestApp, v: Victim) {
       [v.owner.user.id, v.member.user.id],
     ]),
     planted: await db.query(`select id from users where email = 'planted@example.com'`),
+    webhooks: await db.query(
+      `select id, url, event_types, enabled, updated_at from webhook_endpoints where id = $1`,
+      [v.webhookId],
+    ),
+    deliveries: await db.query('select event_id from webhook_deliveries where endpoint_id = $1', [
+      v.webhookId,
+    ]),
   };
 }
 

@@ -272,8 +272,19 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'PATCH /v1/organizations/{org}/members/{user_id}': { role: 'admin' },
       'POST /v1/api-keys': {},
       'POST /v1/organizations/{org}/api-keys': {},
+      'POST /v1/webhook-endpoints': { url: 'http://93.184.216.34/hook' },
     };
-    const ids: Record<string, string> = { org: org.id, child: team.id, user_id: user.id, key_id: key.id };
+    const webhook = await t.expect(
+      201,
+      t.post('/v1/webhook-endpoints', { url: 'http://93.184.216.34/hook', enabled: false }),
+    );
+    const ids: Record<string, string> = {
+      org: org.id,
+      child: team.id,
+      user_id: user.id,
+      key_id: key.id,
+      id: webhook.id,
+    };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;
     for (const [path, operations] of Object.entries<Record<string, any>>(doc.paths)) {

@@ -195,3 +195,74 @@ export const auditEvents = pgTable(
     index('audit_events_target_idx').on(t.targetId, t.id),
   ],
 );
+
+/** Where events are sent. No organization: every event (admin keys only); else that organization's subtree. */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: uuid('id').primaryKey(),
+    rootId: uuid('root_id'),
+    organizationId: uuid('organization_id').references(() => organizations.id),
+    url: text('url').notNull(),
+    description: text('description'),
+    // Empty: every event type.
+    eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [index('webhook_endpoints_org_idx').on(t.organizationId, t.id)],
+);
+
+/**
+ * One event to one endpoint: the outbox. Rows are written in the transaction of the change
+ * (with its audit event) and worked off by the delivery worker of any instance.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    rootId: uuid('root_id'),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true, precision: 3 }),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.endpointId, t.eventId] }),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    check('webhook_deliveries_status_check', sql`${t.status} in ('pending', 'succeeded', 'failed')`),
+  ],
+);
+
+/** Every attempt at a delivery, kept so an operator can see what the receiver answered. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: uuid('id').primaryKey(),
+    endpointId: uuid('endpoint_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('webhook_attempts_delivery_idx').on(t.endpointId, t.eventId, t.attempt),
+    foreignKey({
+      name: 'webhook_attempts_delivery_fk',
+      columns: [t.endpointId, t.eventId],
+      foreignColumns: [webhookDeliveries.endpointId, webhookDeliveries.eventId],
+    }).onDelete('cascade'),
+  ],
+);

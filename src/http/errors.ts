@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   depth_limit_exceeded: 422,
   unprocessable: 422,
   idempotency_key_reused: 422,
+  webhook_target_not_allowed: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

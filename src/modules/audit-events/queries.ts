@@ -35,11 +35,33 @@ export interface AuditEventRow {
   created_at: string;
 }
 
-export async function insertAuditEvent(db: Queryable, event: NewAuditEvent): Promise<void> {
+/**
+ * Writes the event and, in the same statement, queues it for every enabled webhook endpoint that
+ * wants it: the outbox is filled in the transaction of the change, so no event is lost or invented.
+ * An endpoint is not told about changes to itself. `onlyEndpointId` queues the event for that
+ * endpoint alone (test events).
+ */
+export async function insertAuditEvent(
+  db: Queryable,
+  event: NewAuditEvent,
+  onlyEndpointId?: string,
+): Promise<void> {
+  const endpoints = onlyEndpointId
+    ? 'w.id = $14'
+    : `w.enabled
+        and (cardinality(w.event_types) = 0 or e.action = any(w.event_types))
+        and not (e.target_type = 'webhook_endpoint' and e.target_id = w.id::text)
+        and (w.organization_id is null or w.organization_id = e.organization_id
+             or exists (select 1 from organizations o
+                         where o.id = e.organization_id and o.ancestor_ids @> array[w.organization_id]))`;
   await db.query(
-    `insert into audit_events (id, root_id, organization_id, action, actor_kind, actor_user_id, actor_key_id,
-       target_type, target_id, changes, request_id, ip, user_agent)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)`,
+    `with e as (
+       insert into audit_events (id, root_id, organization_id, action, actor_kind, actor_user_id, actor_key_id,
+         target_type, target_id, changes, request_id, ip, user_agent)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
+       returning id, organization_id, action, target_type, target_id)
+     insert into webhook_deliveries (endpoint_id, event_id, event_type, root_id)
+     select w.id, e.id, e.action, w.root_id from e join webhook_endpoints w on ${endpoints}`,
     [
       event.id,
       event.rootId,
@@ -54,6 +76,7 @@ export async function insertAuditEvent(db: Queryable, event: NewAuditEvent): Pro
       event.requestId,
       event.ip,
       event.userAgent,
+      ...(onlyEndpointId ? [onlyEndpointId] : []),
     ],
   );
 }

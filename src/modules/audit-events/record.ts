@@ -16,6 +16,8 @@ export interface AuditEntry {
   /** The target as presented before and after; absent for creates and deletes respectively. */
   before?: object | null;
   after?: object | null;
+  /** Deliver to this webhook endpoint only, instead of to every endpoint that wants the event. */
+  onlyEndpointId?: string;
 }
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
@@ -34,25 +36,31 @@ export function changedFields(before: object | null | undefined, after: object |
   return changes;
 }
 
-/** Writes one audit event; call it inside the transaction of the change it records. */
+/** Writes one audit event (and queues its webhooks); call it inside the transaction of the change it records. */
 export async function recordAuditEvent(
   db: Queryable,
   principal: Principal,
   entry: AuditEntry,
-): Promise<void> {
-  await insertAuditEvent(db, {
-    id: uuidv7(),
-    rootId: entry.organization?.root_id ?? null,
-    organizationId: entry.organization?.id ?? null,
-    action: entry.action,
-    actorKind: principal.kind,
-    actorUserId: principal.userId,
-    actorKeyId: principal.keyId,
-    targetType: entry.target.type,
-    targetId: entry.target.id,
-    changes: changedFields(entry.before, entry.after),
-    requestId: principal.origin?.requestId ?? null,
-    ip: principal.origin?.ip ?? null,
-    userAgent: principal.origin?.userAgent ?? null,
-  });
+): Promise<string> {
+  const id = uuidv7();
+  await insertAuditEvent(
+    db,
+    {
+      id,
+      rootId: entry.organization?.root_id ?? null,
+      organizationId: entry.organization?.id ?? null,
+      action: entry.action,
+      actorKind: principal.kind,
+      actorUserId: principal.userId,
+      actorKeyId: principal.keyId,
+      targetType: entry.target.type,
+      targetId: entry.target.id,
+      changes: changedFields(entry.before, entry.after),
+      requestId: principal.origin?.requestId ?? null,
+      ip: principal.origin?.ip ?? null,
+      userAgent: principal.origin?.userAgent ?? null,
+    },
+    entry.onlyEndpointId,
+  );
+  return id;
 }

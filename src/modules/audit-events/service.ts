@@ -7,7 +7,7 @@ import { reachOrganization } from '../organizations/access.js';
 import { type AuditEventRow, type AuditFilter, listAuditEvents } from './queries.js';
 import type { AuditEvent, ListAuditEventsQuery, ListOrganizationAuditEventsQuery } from './schemas.js';
 
-function present(row: AuditEventRow): AuditEvent {
+export function presentAuditEvent(row: AuditEventRow): AuditEvent {
   return {
     id: row.id,
     action: row.action,
@@ -46,7 +46,7 @@ function timeRange(input: { since?: string; until?: string }): Pick<AuditFilter,
 async function page(ctx: AppContext, filter: AuditFilter, input: ListAuditEventsQuery) {
   const request = pageRequest(input, isUuid);
   const rows = await listAuditEvents(ctx.db, filter, request);
-  return toPage(rows, request, (row) => row.id, present);
+  return toPage(rows, request, (row) => row.id, presentAuditEvent);
 }
 
 /** An organization's trail: its admins (and keys with `organization:read` that reach it) read it. */
