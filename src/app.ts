@@ -10,7 +10,9 @@ import { acceptOnlyJson } from './http/content-type.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { idempotentWrites } from './http/idempotency.js';
+import { serveMetrics } from './http/metrics.js';
 import { sendEntityTags } from './http/preconditions.js';
+import { protect } from './http/protection.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
@@ -62,7 +64,9 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 export async function buildApp({ config, db, logger }: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? false,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutMs,
+    trustProxy: config.http.trustProxy,
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -101,6 +105,8 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   });
 
   registerErrorHandling(app);
+  const limiters = await protect(app, config.http, config.redisUrl);
+  serveMetrics(app, ctx);
   acceptOnlyJson(app);
   refuseUnknownQueryParameters(app, '/v1/');
   refuseUnstorableText(app);
@@ -142,6 +148,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   await app.register(
     async (v1) => {
       requireCredential(v1, ctx);
+      if (limiters.perKey) v1.addHook('onRequest', limiters.perKey);
       idempotentWrites(v1, ctx);
       sendEntityTags(v1);
       await v1.register(meRoutes(ctx));

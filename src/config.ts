@@ -12,6 +12,23 @@ export interface Config {
   dbPoolSize: number;
   authCacheTtlMs: number;
   webhooks: WebhookConfig;
+  http: HttpConfig;
+  redisUrl: string | undefined;
+}
+
+export interface HttpConfig {
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  /** Origins allowed by CORS; empty turns CORS off, `*` allows any. */
+  corsOrigins: string[];
+  /** Requests per minute per API key and per client IP; 0 turns a limit off. */
+  rateLimitPerKey: number;
+  rateLimitPerIp: number;
+  /** Bearer token `/metrics` asks for; unset leaves it open. */
+  metricsToken: string | undefined;
+  /** Trust X-Forwarded-For from a proxy in front, so limits and audit see the client address. */
+  trustProxy: boolean;
 }
 
 export interface WebhookConfig {
@@ -90,6 +107,52 @@ function cidrList(env: Env, name: string): string[] {
   return list;
 }
 
+function redisUrl(env: Env): string | undefined {
+  const raw = env.REDIS_URL;
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('REDIS_URL', 'is not a valid URL (expected redis://host:port)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${url.protocol}//"`);
+  }
+  return raw;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (!raw) return [];
+  const list = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const origin of list) {
+    if (origin === '*') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {}
+    if (!url || url.origin !== origin) {
+      throw new ConfigError(
+        name,
+        `must be * or a comma list of origins like https://app.example.com, got "${origin}"`,
+      );
+    }
+  }
+  return list;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads every setting once; start-up fails on the first bad one. */
@@ -120,5 +183,16 @@ export function loadConfig(env: Env = process.env): Config {
       disableAfterFailures: integer(env, 'ORGSTACK_WEBHOOK_DISABLE_AFTER', 100, 1, 100_000),
       allowedNetworks: cidrList(env, 'ORGSTACK_WEBHOOK_ALLOWED_NETWORKS'),
     },
+    http: {
+      bodyLimitBytes: integer(env, 'ORGSTACK_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      requestTimeoutMs: integer(env, 'ORGSTACK_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      shutdownTimeoutMs: integer(env, 'ORGSTACK_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+      corsOrigins: origins(env, 'ORGSTACK_CORS_ORIGINS'),
+      rateLimitPerKey: integer(env, 'ORGSTACK_RATE_LIMIT_PER_KEY', 6000, 0, 1_000_000_000),
+      rateLimitPerIp: integer(env, 'ORGSTACK_RATE_LIMIT_PER_IP', 3000, 0, 1_000_000_000),
+      metricsToken: env.ORGSTACK_METRICS_TOKEN || undefined,
+      trustProxy: boolean(env, 'ORGSTACK_TRUST_PROXY', false),
+    },
+    redisUrl: redisUrl(env),
   };
 }

@@ -39,7 +39,8 @@ async function serve() {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => process.exit(1), 10_000);
+    // In-flight requests get until the deadline; then the process goes anyway.
+    const deadline = setTimeout(() => process.exit(1), config.http.shutdownTimeoutMs);
     deadline.unref();
     await app.close();
     await db.close();

@@ -16,6 +16,23 @@ export interface Database extends Queryable {
   readonly raw: PGlite | postgres.Sql;
   /** The connection string, for tools that open their own connection (migrations). */
   readonly url?: string;
+  /** Statements and transactions running now, for the metrics. */
+  readonly busy: Busy;
+}
+
+export interface Busy {
+  statements: number;
+  transactions: number;
+}
+
+/** Counts `work` in `busy[field]` while it runs. */
+async function counted<T>(busy: Busy, field: keyof Busy, work: () => Promise<T>): Promise<T> {
+  busy[field]++;
+  try {
+    return await work();
+  } finally {
+    busy[field]--;
+  }
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -41,16 +58,18 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     import('@electric-sql/pglite/contrib/pg_trgm'),
   ]);
   const pg = await PGlite.create({ dataDir, extensions: { pg_trgm } });
-  const run = async <T>(q: Pick<PGlite, 'query'>, text: string, params?: unknown[]) => {
-    const result = await q.query<T>(text, params as unknown[]);
-    return result.rows;
-  };
+  const busy: Busy = { statements: 0, transactions: 0 };
+  const run = <T>(q: Pick<PGlite, 'query'>, text: string, params?: unknown[]) =>
+    counted(busy, 'statements', async () => (await q.query<T>(text, params as unknown[])).rows);
   return {
     kind: 'pglite',
     raw: pg,
+    busy,
     query: (text, params) => run(pg, text, params),
     transaction: (work) =>
-      withRetry(() => pg.transaction((tx) => work({ query: (text, params) => run(tx, text, params) }))),
+      counted(busy, 'transactions', () =>
+        withRetry(() => pg.transaction((tx) => work({ query: (text, params) => run(tx, text, params) }))),
+      ),
     ping: async () => {
       await pg.query('select 1');
     },
@@ -64,22 +83,30 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     onnotice: () => {},
     connection: { application_name: 'orgstack' },
   });
-  const run = async <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) => {
-    return (await q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
-      prepare: true,
-    })) as unknown as T[];
-  };
+  const busy: Busy = { statements: 0, transactions: 0 };
+  const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
+    counted(
+      busy,
+      'statements',
+      async () =>
+        (await q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
+          prepare: true,
+        })) as unknown as T[],
+    );
   return {
     kind: 'postgres',
     raw: sql,
     url,
+    busy,
     query: (text, params) => run(sql, text, params),
     transaction: (work) =>
-      withRetry(
-        () =>
-          sql.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<
-            Awaited<ReturnType<typeof work>>
-          >,
+      counted(busy, 'transactions', () =>
+        withRetry(
+          () =>
+            sql.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<
+              Awaited<ReturnType<typeof work>>
+            >,
+        ),
       ),
     ping: async () => {
       await sql.unsafe('select 1');

@@ -121,7 +121,14 @@ export async function startTestApp(
   logger?: FastifyServerOptions['logger'],
 ): Promise<TestApp> {
   const database = await backend.create();
-  const config = loadConfig({ ORGSTACK_ADMIN_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', ...env });
+  // Suites make thousands of requests from one key; the rate-limit tests switch limits on themselves.
+  const config = loadConfig({
+    ORGSTACK_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    ORGSTACK_RATE_LIMIT_PER_KEY: '0',
+    ORGSTACK_RATE_LIMIT_PER_IP: '0',
+    ...env,
+  });
   await ensureAdminKey({ db: database.db }, config.adminKey);
   const app = await buildApp({ config, db: database.db, logger });
   await app.ready();
