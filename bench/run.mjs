@@ -35,6 +35,7 @@ const USAGE = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [opti
   --rounds N        repeat every workload N times and report medians (default 1)
   --only LIST       comma-separated workload ids to run (default all): ${WORKLOAD_IDS.join(',')}
   --keep            keep the benchmark database (it is dropped by default)
+  --rate-limits on|off  run orgstack with rate limiting on (default; set too high to trigger) or off
 
 Database: a new database with a random name is created on the server named by BENCH_DATABASE_URL,
 DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres, and dropped at the end.`;
@@ -51,6 +52,7 @@ function options() {
       rounds: { type: 'string' },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'rate-limits': { type: 'string', default: 'on' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -81,6 +83,7 @@ function options() {
     rounds: int('rounds', 'BENCH_ROUNDS', 1, 1, 20),
     only,
     keep: values.keep,
+    rateLimits: values['rate-limits'] !== 'off',
   };
 }
 
@@ -626,6 +629,9 @@ async function main() {
       HOST,
       ORGSTACK_ADMIN_KEY: adminKey,
       LOG_LEVEL: 'warn',
+      // Limits are on as in production (so their cost is measured) but too high to be reached.
+      ORGSTACK_RATE_LIMIT_PER_KEY: config.rateLimits ? '1000000000' : '0',
+      ORGSTACK_RATE_LIMIT_PER_IP: config.rateLimits ? '1000000000' : '0',
     },
     '/readyz',
   );

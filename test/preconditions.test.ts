@@ -103,6 +103,25 @@ describeEachDatabase('ETag and If-Match', (use) => {
     expect(malformed.body.error.param).toBe('If-Match');
   });
 
+  it('guards webhook endpoint writes too', async () => {
+    const t = use();
+    const { owner, org } = await t.ownerWithTeam();
+    const created = await t.post(
+      '/v1/webhook-endpoints',
+      { url: 'http://93.184.216.34/hook', organization_id: org.id, enabled: false },
+      { key: owner.key },
+    );
+    const tag = created.headers.etag as string;
+    const url = `/v1/webhook-endpoints/${created.body.id}`;
+    await t.expect(
+      200,
+      t.patch(url, { description: 'one' }, { key: owner.key, headers: { 'if-match': tag } }),
+    );
+    const stale = await t.delete(url, { key: owner.key, headers: { 'if-match': tag } });
+    expect(stale.status).toBe(412);
+    expect((await t.get(url, { key: owner.key })).body.description).toBe('one');
+  });
+
   it('lets exactly one of many writers holding the same tag win', async () => {
     const t = use();
     const { owner, org } = await t.ownerWithTeam();

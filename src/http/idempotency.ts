@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  onSendAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/client.js';
 import { ApiError } from './errors.js';
@@ -120,26 +125,14 @@ async function sweepExpired(db: Queryable) {
   );
 }
 
-/** Makes every write registered inside `app` after this call honour `Idempotency-Key`. */
+/**
+ * Makes every write registered inside `app` after this call honour `Idempotency-Key`. The hooks
+ * are attached to write routes only, so reads pay nothing for them.
+ */
 export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
   app.decorateRequest('idempotency', null);
-  app.addHook('onRoute', (route) => {
-    const methods = [route.method].flat();
-    if (!methods.some((method) => WRITES.has(method)) || !route.schema || route.schema.headers) return;
-    // Declared for the OpenAPI document; the preHandler below checks the value itself.
-    route.schema.headers = {
-      type: 'object',
-      properties: {
-        [HEADER]: {
-          type: 'string',
-          description: 'Makes a retried write safe: the first answer is replayed for 24 hours.',
-        },
-      },
-    };
-  });
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (!WRITES.has(request.method)) return;
+  const replayOrClaim: preHandlerAsyncHookHandler = async (request, reply) => {
     const key = idempotencyKeyOf(request);
     if (!key) return;
     const scope = callerScope(request.principal);
@@ -167,14 +160,32 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
     reply.header('idempotent-replayed', 'true');
     if (stored.response_body) reply.header('content-type', 'application/json; charset=utf-8');
     return reply.code(stored.status_code!).send(stored.response_body || undefined);
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const keepTheAnswer: onSendAsyncHookHandler = async (request, reply, payload) => {
     const claimed = request.idempotency;
     if (!claimed) return payload;
     request.idempotency = null;
     if (reply.statusCode >= 500) await release(ctx.db, claimed.callerScope, claimed.key);
     else await keepAnswer(ctx.db, claimed.callerScope, claimed.key, reply.statusCode, String(payload ?? ''));
     return payload;
+  };
+
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (!methods.some((method) => WRITES.has(method))) return;
+    route.preHandler = [replayOrClaim, ...[route.preHandler ?? []].flat()];
+    route.onSend = [...[route.onSend ?? []].flat(), keepTheAnswer];
+    if (!route.schema || route.schema.headers) return;
+    // Declared for the OpenAPI document; replayOrClaim checks the value itself.
+    route.schema.headers = {
+      type: 'object',
+      properties: {
+        [HEADER]: {
+          type: 'string',
+          description: 'Makes a retried write safe: the first answer is replayed for 24 hours.',
+        },
+      },
+    };
   });
 }

@@ -67,7 +67,7 @@ export function serveMetrics(app: FastifyInstance, ctx: AppContext): Registry {
     },
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
@@ -75,6 +75,7 @@ export function serveMetrics(app: FastifyInstance, ctx: AppContext): Registry {
     };
     requests.inc(labels);
     latency.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   const token = ctx.config.http.metricsToken;

@@ -67,11 +67,12 @@ export function checkIfMatch(ifMatch: IfMatch, current: Versioned): void {
 
 /** Every single resource answered by a route inside `app` carries its ETag. */
 export function sendEntityTags(app: FastifyInstance) {
-  app.addHook('preSerialization', async (_request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every answer and needs no promise.
+  app.addHook('preSerialization', (_request, reply, payload, done) => {
     if (reply.statusCode < 300 && payload && typeof payload === 'object' && !Array.isArray(payload)) {
       const tag = entityTag(payload as Versioned);
       if (tag) reply.header('etag', tag);
     }
-    return payload;
+    done(null, payload);
   });
 }

@@ -5,7 +5,6 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import type { HttpConfig } from '../config.js';
 import { ApiError } from './errors.js';
 
@@ -52,12 +51,12 @@ export async function protect(
   }
   if (config.rateLimitPerKey === 0 && config.rateLimitPerIp === 0) return { perKey: null };
 
+  // Loaded only when configured: most single-instance servers never pay for the client.
   const redis = redisUrl
-    ? new Redis(redisUrl, {
+    ? new (await import('ioredis')).Redis(redisUrl, {
         connectTimeout: 1000,
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
-        lazyConnect: false,
       })
     : undefined;
   redis?.on('error', (error) => app.log.warn({ err: error }, 'rate limit store unavailable'));

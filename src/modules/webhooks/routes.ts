@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
+import { ifMatchOf } from '../../http/preconditions.js';
 import { errors, Uuid } from '../../http/schemas.js';
 import {
   CreateWebhookEndpointBody,
@@ -61,9 +62,10 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Update a webhook endpoint (enabling it again resets its failure count)',
         params: Params,
         body: UpdateWebhookEndpointBody,
-        response: { 200: EndpointRef, ...errors(400, 401, 403, 404, 422) },
+        response: { 200: EndpointRef, ...errors(400, 401, 403, 404, 412, 422) },
       },
-      handler: (request) => service.updateEndpoint(ctx, request.principal, request.params.id, request.body),
+      handler: (request) =>
+        service.updateEndpoint(ctx, request.principal, request.params.id, request.body, ifMatchOf(request)),
     });
 
     app.delete('/webhook-endpoints/:id', {
@@ -71,10 +73,10 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Delete a webhook endpoint and its delivery history',
         params: Params,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 412) },
       },
       handler: async (request, reply) => {
-        await service.removeEndpoint(ctx, request.principal, request.params.id);
+        await service.removeEndpoint(ctx, request.principal, request.params.id, ifMatchOf(request));
         return reply.code(204).send(null);
       },
     });

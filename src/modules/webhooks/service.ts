@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
+import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireAdmin, requireScope, type Scope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
@@ -73,7 +74,13 @@ async function reachOwner(
   );
 }
 
-async function reachEndpoint(db: Queryable, principal: Principal, id: string, write: boolean) {
+async function reachEndpoint(
+  db: Queryable,
+  principal: Principal,
+  id: string,
+  write: boolean,
+  ifMatch?: IfMatch,
+) {
   const endpoint = await findEndpoint(db, id, write);
   // Instance-wide endpoints are invisible to everyone but admin keys.
   if (!endpoint || (!endpoint.organization_id && principal.kind !== 'admin'))
@@ -83,6 +90,7 @@ async function reachEndpoint(db: Queryable, principal: Principal, id: string, wr
       ? notFound('webhook endpoint', 'id')
       : error;
   });
+  checkIfMatch(ifMatch, endpoint);
   return { endpoint, owner };
 }
 
@@ -149,10 +157,11 @@ export async function updateEndpoint(
   principal: Principal,
   id: string,
   changes: UpdateWebhookEndpointBody,
+  ifMatch?: IfMatch,
 ): Promise<WebhookEndpoint> {
   const url = changes.url === undefined ? undefined : (await ctx.webhookTargets.checkUrl(changes.url)).href;
   const row = await ctx.db.transaction(async (tx) => {
-    const { endpoint, owner } = await reachEndpoint(tx, principal, id, true);
+    const { endpoint, owner } = await reachEndpoint(tx, principal, id, true, ifMatch);
     const updated = await updateEndpointRow(tx, endpoint.id, { ...changes, url });
     await recordAuditEvent(tx, principal, {
       action: 'webhook_endpoint.updated',
@@ -166,9 +175,14 @@ export async function updateEndpoint(
   return presentEndpoint(row);
 }
 
-export async function removeEndpoint(ctx: AppContext, principal: Principal, id: string): Promise<void> {
+export async function removeEndpoint(
+  ctx: AppContext,
+  principal: Principal,
+  id: string,
+  ifMatch?: IfMatch,
+): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const { endpoint, owner } = await reachEndpoint(tx, principal, id, true);
+    const { endpoint, owner } = await reachEndpoint(tx, principal, id, true, ifMatch);
     await deleteEndpoint(tx, endpoint.id);
     await recordAuditEvent(tx, principal, {
       action: 'webhook_endpoint.deleted',
