@@ -65,61 +65,52 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function databaseUrl(env: Env): string | undefined {
-  const raw = env.DATABASE_URL;
+/** A URL setting with one of the given schemes, e.g. `postgres:` or `postgresql:`. */
+function urlSetting(env: Env, name: string, schemes: string[], example: string): string | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(
-      'DATABASE_URL',
-      'is not a valid URL (expected postgres://user:password@host:port/database)',
-    );
+    throw new ConfigError(name, `is not a valid URL (expected ${example})`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(
-      'DATABASE_URL',
-      `must start with postgres:// or postgresql://, got "${url.protocol}//"`,
-    );
+  if (!schemes.includes(url.protocol)) {
+    const expected = schemes.map((scheme) => `${scheme}//`).join(' or ');
+    throw new ConfigError(name, `must start with ${expected}, got "${url.protocol}//"`);
   }
   return raw;
 }
 
-function cidrList(env: Env, name: string): string[] {
+/** The items of a comma list, each checked by `valid`. */
+function commaList(env: Env, name: string, valid: (item: string) => boolean, example: string): string[] {
   const raw = env[name];
   if (!raw) return [];
   const list = raw
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean);
-  for (const cidr of list) {
-    const [address, bits] = cidr.split('/');
-    const family = address ? isIP(address) : 0;
-    const max = family === 6 ? 128 : 32;
-    if (!family || bits === undefined || !/^\d+$/.test(bits) || Number(bits) > max) {
-      throw new ConfigError(
-        name,
-        `must be a comma list of networks like 127.0.0.0/8 or ::1/128, got "${cidr}"`,
-      );
-    }
+  for (const item of list) {
+    if (!valid(item)) throw new ConfigError(name, `must be a comma list of ${example}, got "${item}"`);
   }
   return list;
 }
 
-function redisUrl(env: Env): string | undefined {
-  const raw = env.REDIS_URL;
-  if (!raw) return undefined;
-  let url: URL;
+function isCidr(cidr: string): boolean {
+  const [address, bits] = cidr.split('/');
+  const family = address ? isIP(address) : 0;
+  return (
+    family !== 0 && bits !== undefined && /^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32)
+  );
+}
+
+function isOrigin(origin: string): boolean {
+  if (origin === '*') return true;
   try {
-    url = new URL(raw);
+    return new URL(origin).origin === origin;
   } catch {
-    throw new ConfigError('REDIS_URL', 'is not a valid URL (expected redis://host:port)');
+    return false;
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${url.protocol}//"`);
-  }
-  return raw;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -128,29 +119,6 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
-function origins(env: Env, name: string): string[] {
-  const raw = env[name];
-  if (!raw) return [];
-  const list = raw
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
-  for (const origin of list) {
-    if (origin === '*') continue;
-    let url: URL | undefined;
-    try {
-      url = new URL(origin);
-    } catch {}
-    if (!url || url.origin !== origin) {
-      throw new ConfigError(
-        name,
-        `must be * or a comma list of origins like https://app.example.com, got "${origin}"`,
-      );
-    }
-  }
-  return list;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -168,7 +136,12 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
-    databaseUrl: databaseUrl(env),
+    databaseUrl: urlSetting(
+      env,
+      'DATABASE_URL',
+      ['postgres:', 'postgresql:'],
+      'postgres://user:password@host:port/database',
+    ),
     dataDir: resolve(env.ORGSTACK_DATA_DIR || './.orgstack/data'),
     adminKey,
     logLevel,
@@ -181,18 +154,28 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: integer(env, 'ORGSTACK_WEBHOOK_MAX_ATTEMPTS', 8, 1, 50),
       retryBaseMs: integer(env, 'ORGSTACK_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 86_400_000),
       disableAfterFailures: integer(env, 'ORGSTACK_WEBHOOK_DISABLE_AFTER', 100, 1, 100_000),
-      allowedNetworks: cidrList(env, 'ORGSTACK_WEBHOOK_ALLOWED_NETWORKS'),
+      allowedNetworks: commaList(
+        env,
+        'ORGSTACK_WEBHOOK_ALLOWED_NETWORKS',
+        isCidr,
+        'networks like 127.0.0.0/8 or ::1/128',
+      ),
     },
     http: {
       bodyLimitBytes: integer(env, 'ORGSTACK_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
       requestTimeoutMs: integer(env, 'ORGSTACK_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
       shutdownTimeoutMs: integer(env, 'ORGSTACK_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-      corsOrigins: origins(env, 'ORGSTACK_CORS_ORIGINS'),
+      corsOrigins: commaList(
+        env,
+        'ORGSTACK_CORS_ORIGINS',
+        isOrigin,
+        'origins like https://app.example.com, or *',
+      ),
       rateLimitPerKey: integer(env, 'ORGSTACK_RATE_LIMIT_PER_KEY', 6000, 0, 1_000_000_000),
       rateLimitPerIp: integer(env, 'ORGSTACK_RATE_LIMIT_PER_IP', 3000, 0, 1_000_000_000),
       metricsToken: env.ORGSTACK_METRICS_TOKEN || undefined,
       trustProxy: boolean(env, 'ORGSTACK_TRUST_PROXY', false),
     },
-    redisUrl: redisUrl(env),
+    redisUrl: urlSetting(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:port'),
   };
 }
