@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -339,5 +339,46 @@ describe('the first admin key', () => {
     await stopServer(server);
     expect(announcedKey(server.stdout())).toBeUndefined();
     expect(server.stdout()).not.toContain(key);
+  }, 180_000);
+});
+
+describe('graceful shutdown', () => {
+  it('finishes a request in flight on SIGTERM, refuses new ones, and exits 0', async () => {
+    const port = await freePort();
+    const key = 'osk_process_test_admin_key_0123456789';
+    const server = startServer({
+      ORGSTACK_DATA_DIR: join(tempDir(), 'data'),
+      ORGSTACK_ADMIN_KEY: key,
+      PORT: String(port),
+    });
+    await waitUntilListening(server, port);
+    // A create whose body arrives in two parts, with SIGTERM in between: the request is in flight.
+    const body = JSON.stringify({ name: 'Created during shutdown' });
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((done) => socket.once('connect', () => done()));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.write(
+      `POST /v1/organizations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n` +
+        body.slice(0, 10),
+    );
+    await new Promise((done) => setTimeout(done, 300));
+    server.child.kill('SIGTERM');
+    await new Promise((done) => setTimeout(done, 300));
+    // Not accepting any more: a new connection is refused or answered 503.
+    const late = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) }).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    expect([503, 'refused']).toContain(late);
+    socket.end(body.slice(10));
+    await new Promise<void>((done) => socket.once('close', () => done()));
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer).toContain('Created during shutdown');
+    const { code } = await waitForExit(server, EXIT_TIMEOUT_MS);
+    expect(code, server.stderr()).toBe(0);
   }, 180_000);
 });
