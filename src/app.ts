@@ -20,6 +20,8 @@ import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
+import { projectRoutes } from './modules/projects/routes.js';
+import { Project } from './modules/projects/schemas.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
 import { TargetPolicy } from './modules/webhooks/targets.js';
@@ -122,6 +124,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     WebhookEndpoint,
     CreatedWebhookEndpoint,
     WebhookDelivery,
+    Project,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -158,6 +161,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(apiKeyRoutes(ctx));
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
+      await v1.register(projectRoutes(ctx));
     },
     { prefix: '/v1' },
   );

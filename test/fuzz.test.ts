@@ -263,12 +263,23 @@ describeEachDatabase('every operation survives random input', (use) => {
       const { owner, org, team } = await t.ownerWithTeam();
       const other = await t.userWithKey(['organization:read']);
       const key = await t.expect(201, t.post('/v1/api-keys', { user_id: other.user.id }));
-      const ids = [org.id, org.slug, team.id, owner.user.id, key.id];
+      const webhook = await t.expect(
+        201,
+        t.post('/v1/webhook-endpoints', {
+          url: 'http://93.184.216.34/hook',
+          organization_id: org.id,
+          enabled: false,
+        }),
+      );
+      const project = await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Fuzzed' }));
+      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
         user_id: [owner.user.id, other.user.id],
         key_id: [key.id],
+        id: [webhook.id],
+        project_id: [project.id, project.slug],
         any: ids,
       };
       await check(t, op, fixtures, [

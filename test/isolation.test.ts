@@ -17,6 +17,7 @@ interface Victim {
   member: { user: any; key: string; keyId: string };
   teamKeyId: string;
   webhookId: string;
+  projectId: string;
 }
 
 interface RouteCase {
@@ -30,6 +31,7 @@ const org = (v: Victim) => ({ org: v.team.id });
 const rootAndTeam = (v: Victim) => ({ org: v.root.id, child: v.team.id });
 const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id });
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
+const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
@@ -87,6 +89,24 @@ const ROUTES: Record<string, RouteCase> = {
     path: (v) => ({ id: v.webhookId }),
     body: () => ({}),
   },
+  'GET /v1/organizations/{org}/projects': { scope: 'organization', path: org },
+  'POST /v1/organizations/{org}/projects': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ name: 'Planted' }),
+  },
+  'GET /v1/organizations/{org}/projects/{project_id}': { scope: 'organization', path: (v) => project(v) },
+  'PATCH /v1/organizations/{org}/projects/{project_id}': {
+    scope: 'organization',
+    path: (v) => project(v),
+    body: () => ({ name: 'Taken over' }),
+  },
+  'DELETE /v1/organizations/{org}/projects/{project_id}': { scope: 'organization', path: (v) => project(v) },
+  'POST /v1/organizations/{org}/projects/{project_id}/restore': {
+    scope: 'organization',
+    path: (v) => project(v),
+    body: () => ({}),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -128,7 +148,20 @@ async function buildVictim(t: TestApp): Promise<Victim> {
       { key: owner.key },
     ),
   );
-  return { root, team, sibling, owner, member, teamKeyId: teamKey.id, webhookId: webhook.id };
+  const project = await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/projects`, { name: 'Victim project' }, { key: owner.key }),
+  );
+  return {
+    root,
+    team,
+    sibling,
+    owner,
+    member,
+    teamKeyId: teamKey.id,
+    webhookId: webhook.id,
+    projectId: project.id,
+  };
 }
 
 async function buildCallers(t: TestApp, v: Victim): Promise<Caller[]> {

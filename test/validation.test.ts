@@ -273,6 +273,8 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/api-keys': {},
       'POST /v1/organizations/{org}/api-keys': {},
       'POST /v1/webhook-endpoints': { url: 'http://93.184.216.34/hook' },
+      'POST /v1/organizations/{org}/projects': { name: 'Query project' },
+      'PATCH /v1/organizations/{org}/projects/{project_id}': { name: 'Renamed' },
     };
     const webhook = await t.expect(
       201,
@@ -284,6 +286,9 @@ describeEachDatabase('validation and the error envelope', (use) => {
       user_id: user.id,
       key_id: key.id,
       id: webhook.id,
+      project_id: (
+        await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Query base' }))
+      ).id,
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;

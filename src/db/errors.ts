@@ -13,6 +13,10 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
   users_email_live_key: () => new ApiError('email_taken', 'A user with this email already exists.', 'email'),
   users_external_id_live_key: () =>
     new ApiError('external_id_taken', 'A user with this external_id already exists.', 'external_id'),
+  projects_slug_live_key: () =>
+    new ApiError('slug_taken', 'Another project of this organization already uses this slug.', 'slug'),
+  projects_name_live_key: () =>
+    new ApiError('name_taken', 'Another project of this organization already has this name.', 'name'),
   memberships_organization_id_user_id_pk: () =>
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };

@@ -266,3 +266,28 @@ export const webhookAttempts = pgTable(
     }).onDelete('cascade'),
   ],
 );
+
+/** A project of an organization (seed 001). Name and slug are unique among its live projects. */
+export const projects = pgTable(
+  'projects',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    description: text('description'),
+    metadata: jsonb('metadata').notNull().default({}),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex('projects_slug_live_key').on(t.organizationId, t.slug).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('projects_name_live_key')
+      .on(t.organizationId, sql`lower(${t.name})`)
+      .where(sql`${t.deletedAt} is null`),
+    index('projects_org_idx').on(t.organizationId, t.id),
+  ],
+);

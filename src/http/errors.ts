@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   conflict: 409,
   slug_taken: 409,
+  name_taken: 409,
   email_taken: 409,
   external_id_taken: 409,
   already_member: 409,
