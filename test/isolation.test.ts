@@ -68,6 +68,11 @@ const ROUTES: Record<string, RouteCase> = {
     path: org,
     body: () => ({ email: 'planted@example.com', role: 'owner' }),
   },
+  'POST /v1/organizations/{org}/transfer-ownership': {
+    scope: 'member',
+    path: org,
+    body: (v) => ({ user_id: v.member.user.id }),
+  },
   'GET /v1/organizations/{org}/members/{user_id}': { scope: 'member', path: teamMember },
   'PATCH /v1/organizations/{org}/members/{user_id}': {
     scope: 'member',

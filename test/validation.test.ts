@@ -274,6 +274,7 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/organizations/{org}/api-keys': {},
       'POST /v1/webhook-endpoints': { url: 'http://93.184.216.34/hook' },
       'POST /v1/organizations/{org}/projects': { name: 'Query project' },
+      'POST /v1/organizations/{org}/transfer-ownership': { user_id: user.id },
       'PATCH /v1/organizations/{org}/projects/{project_id}': { name: 'Renamed' },
     };
     const webhook = await t.expect(

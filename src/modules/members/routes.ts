@@ -4,7 +4,14 @@ import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
-import { AddMemberBody, ListMembersQuery, MemberParams, OrgParams, UpdateMemberBody } from './schemas.js';
+import {
+  AddMemberBody,
+  ListMembersQuery,
+  MemberParams,
+  OrgParams,
+  TransferOwnershipBody,
+  UpdateMemberBody,
+} from './schemas.js';
 import * as service from './service.js';
 
 const tags = ['members'];
@@ -23,6 +30,18 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Page(MemberRef), ...errors(400, 401, 403, 404) },
       },
       handler: (request) => service.listMembers(ctx, request.principal, request.params.org, request.query),
+    });
+
+    app.post('/organizations/:org/transfer-ownership', {
+      schema: {
+        tags,
+        summary: 'Make a member an owner, stepping down to another role (owners only)',
+        params: OrgParams,
+        body: TransferOwnershipBody,
+        response: { 200: MemberRef, ...errors(400, 401, 403, 404) },
+      },
+      handler: (request) =>
+        service.transferOwnership(ctx, request.principal, request.params.org, request.body),
     });
 
     app.post('/organizations/:org/members', {

@@ -38,6 +38,24 @@ export type AddMemberBody = Static<typeof AddMemberBody>;
 
 export const UpdateMemberBody = Type.Object({ role: RoleName }, { additionalProperties: false });
 
+export const TransferOwnershipBody = Type.Object(
+  {
+    user_id: Uuid('The member who becomes an owner.'),
+    previous_owner_role: Type.Optional(
+      Type.Union(
+        [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')],
+        {
+          default: 'admin',
+          description:
+            'The role the calling user keeps if it is a direct owner of the organization (`owner` keeps both owners).',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TransferOwnershipBody = Static<typeof TransferOwnershipBody>;
+
 export const ListMembersQuery = Type.Object(
   {
     ...PageQuery,

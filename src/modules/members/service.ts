@@ -22,7 +22,7 @@ import {
   updateMemberRole,
 } from './queries.js';
 import { atLeast, type Role } from './roles.js';
-import type { AddMemberBody, ListMembersQuery, Member } from './schemas.js';
+import type { AddMemberBody, ListMembersQuery, Member, TransferOwnershipBody } from './schemas.js';
 
 export function presentMember(row: MemberRow, organizationId: string): Member {
   return {
@@ -198,4 +198,47 @@ export async function removeMember(
       before: presentMember(member, org.id),
     });
   });
+}
+
+/**
+ * Makes a member an owner and, when the caller is a user who owns the organization directly,
+ * gives the caller `previous_owner_role` (admin unless told). Only owners transfer ownership, and
+ * the organization has an owner before, during and after.
+ */
+export async function transferOwnership(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: TransferOwnershipBody,
+): Promise<Member> {
+  const row = await ctx.db.transaction(async (tx) => {
+    const org = await reachOrganization(tx, principal, orgRef, {
+      lock: true,
+      role: 'owner',
+      scope: 'member:write',
+    });
+    if (principal.kind === 'user' && principal.userId === input.user_id) {
+      throw new ApiError('invalid_request', 'Name another member as the new owner.', 'user_id');
+    }
+    const target = await findMember(tx, org.id, input.user_id);
+    if (!target) throw notFound('member', 'user_id');
+    if (target.role !== 'owner') await updateMemberRole(tx, org.id, target.user_id, 'owner');
+    const caller = principal.kind === 'user' ? await findMember(tx, org.id, principal.userId!) : undefined;
+    const keep = input.previous_owner_role ?? 'admin';
+    if (caller?.role === 'owner' && keep !== 'owner')
+      await updateMemberRole(tx, org.id, caller.user_id, keep);
+    const owner = (await findMember(tx, org.id, target.user_id))!;
+    await recordAuditEvent(tx, principal, {
+      action: 'organization.ownership_transferred',
+      organization: org,
+      target: { type: 'member', id: `${org.id}/${target.user_id}` },
+      before: { new_owner_role: target.role, previous_owner_role: caller?.role ?? null },
+      after: {
+        new_owner_role: 'owner',
+        previous_owner_role: caller?.role === 'owner' ? keep : (caller?.role ?? null),
+      },
+    });
+    return owner;
+  });
+  return presentMember(row, row.organization_id);
 }
