@@ -49,9 +49,11 @@ export async function findCoverage(
  * Refuses (402 `seat_limit_reached`) when giving these users a membership in `org` would take
  * more seats than its plan has. A user who already holds a seat in the pool takes no new one.
  *
- * Call it inside the transaction that adds the memberships, before adding them: it locks the
- * organization's tree (the lock membership writers take), so concurrent additions to one pool are
- * counted one after another and a burst cannot overshoot. The lock is held to the transaction's end.
+ * Call it inside the transaction that adds the memberships, before adding them. Under a limit it
+ * takes the organization's tree lock (the one membership writers take, held to the transaction's
+ * end) and reads the plan again under it, so concurrent additions to one pool are counted one
+ * after another and a burst cannot overshoot. Without a limit it returns after one read: an add
+ * that races a change making the plan limited is simply ordered before that change.
  */
 export async function ensureSeatsFor(
   tx: Queryable,
@@ -59,6 +61,7 @@ export async function ensureSeatsFor(
   org: OrganizationPath,
   userIds: readonly string[],
 ): Promise<void> {
+  if ((await findCoverage(tx, config, org)).seats === null) return;
   await lockTrees(tx, [org.root_id]);
   const coverage = await findCoverage(tx, config, org);
   if (coverage.seats === null) return;
