@@ -20,6 +20,10 @@ import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
+import { deploymentRoutes } from './modules/deployments/routes.js';
+import { Deployment } from './modules/deployments/schemas.js';
+import { licenseRoutes } from './modules/licenses/routes.js';
+import { Entitlements, License, OrganizationLicense } from './modules/licenses/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { Project } from './modules/projects/schemas.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
@@ -125,6 +129,10 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     CreatedWebhookEndpoint,
     WebhookDelivery,
     Project,
+    License,
+    OrganizationLicense,
+    Entitlements,
+    Deployment,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -162,6 +170,8 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
       await v1.register(projectRoutes(ctx));
+      await v1.register(licenseRoutes(ctx));
+      await v1.register(deploymentRoutes(ctx));
     },
     { prefix: '/v1' },
   );

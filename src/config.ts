@@ -14,6 +14,12 @@ export interface Config {
   webhooks: WebhookConfig;
   http: HttpConfig;
   redisUrl: string | undefined;
+  licensing: LicensingConfig;
+}
+
+export interface LicensingConfig {
+  /** Seats of an organization on the free plan (no license, or an expired one); null: unlimited. */
+  freePlanSeats: number | null;
 }
 
 export interface HttpConfig {
@@ -63,6 +69,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (value < min || value > max)
     throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** A whole number, or null when the variable is unset. */
+function optionalInteger(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  return integer(env, name, min, min, max);
 }
 
 /** A URL setting with one of the given schemes, e.g. `postgres:` or `postgresql:`. */
@@ -177,5 +190,9 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: boolean(env, 'ORGSTACK_TRUST_PROXY', false),
     },
     redisUrl: urlSetting(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:port'),
+    licensing: {
+      // Unset means unlimited: an operator who sells no licenses never meets a seat limit.
+      freePlanSeats: optionalInteger(env, 'ORGSTACK_FREE_PLAN_SEATS', 1, 10_000_000),
+    },
   };
 }

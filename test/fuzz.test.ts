@@ -272,7 +272,17 @@ describeEachDatabase('every operation survives random input', (use) => {
         }),
       );
       const project = await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Fuzzed' }));
-      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id];
+      // Unlimited seats, so fuzzed member adds are not all refused for lack of them.
+      const license = await t.expect(201, t.post('/v1/licenses', { plan: 'fuzzed', seats: null }));
+      await t.expect(
+        200,
+        t.call('PUT', `/v1/organizations/${org.id}/license`, { body: { license_id: license.id } }),
+      );
+      const deployment = await t.expect(
+        201,
+        t.post(`/v1/licenses/${license.id}/deployments`, { name: 'fuzzed', version: '1' }),
+      );
+      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id, license.id];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
@@ -280,6 +290,8 @@ describeEachDatabase('every operation survives random input', (use) => {
         key_id: [key.id],
         id: [webhook.id],
         project_id: [project.id, project.slug],
+        license_id: [license.id],
+        deployment_id: [deployment.id],
         any: ids,
       };
       await check(t, op, fixtures, [

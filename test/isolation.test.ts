@@ -18,6 +18,9 @@ interface Victim {
   teamKeyId: string;
   webhookId: string;
   projectId: string;
+  licenseId: string;
+  spareLicenseId: string;
+  deploymentId: string;
 }
 
 interface RouteCase {
@@ -33,6 +36,7 @@ const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id }
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
 const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
+const victimLicense = (v: Victim) => ({ license_id: v.licenseId });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
 const ROUTES: Record<string, RouteCase> = {
@@ -112,6 +116,33 @@ const ROUTES: Record<string, RouteCase> = {
     path: (v) => project(v),
     body: () => ({}),
   },
+  'GET /v1/licenses/{license_id}': { scope: 'organization', path: victimLicense },
+  'PATCH /v1/licenses/{license_id}': {
+    scope: 'organization',
+    path: victimLicense,
+    body: () => ({ seats: null, plan: 'taken-over' }),
+  },
+  'DELETE /v1/licenses/{license_id}': { scope: 'organization', path: victimLicense },
+  'POST /v1/licenses/{license_id}/restore': { scope: 'organization', path: victimLicense, body: () => ({}) },
+  'GET /v1/organizations/{org}/license': { scope: 'organization', path: org },
+  'PUT /v1/organizations/{org}/license': {
+    scope: 'organization',
+    path: org,
+    body: (v) => ({ license_id: v.spareLicenseId }),
+  },
+  'DELETE /v1/organizations/{org}/license': { scope: 'organization', path: org },
+  'GET /v1/organizations/{org}/entitlements': { scope: 'organization', path: org },
+  'GET /v1/organizations/{org}/deployments': { scope: 'organization', path: org },
+  'POST /v1/licenses/{license_id}/deployments': {
+    scope: 'organization',
+    path: victimLicense,
+    body: () => ({ name: 'planted', version: '6.6.6' }),
+  },
+  'GET /v1/licenses/{license_id}/deployments': { scope: 'organization', path: victimLicense },
+  'DELETE /v1/licenses/{license_id}/deployments/{deployment_id}': {
+    scope: 'organization',
+    path: (v) => ({ license_id: v.licenseId, deployment_id: v.deploymentId }),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -157,6 +188,17 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/organizations/${team.id}/projects`, { name: 'Victim project' }, { key: owner.key }),
   );
+  // The team holds a license an installation reports under; another license waits unassigned.
+  const license = await t.expect(201, t.post('/v1/licenses', { plan: 'victim', seats: 100 }));
+  await t.expect(
+    200,
+    t.call('PUT', `/v1/organizations/${team.id}/license`, { body: { license_id: license.id } }),
+  );
+  const spare = await t.expect(201, t.post('/v1/licenses', { plan: 'spare', seats: 1 }));
+  const deployment = await t.expect(
+    201,
+    t.post(`/v1/licenses/${license.id}/deployments`, { name: 'victim', version: '1.0.0' }),
+  );
   return {
     root,
     team,
@@ -166,6 +208,9 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     teamKeyId: teamKey.id,
     webhookId: webhook.id,
     projectId: project.id,
+    licenseId: license.id,
+    spareLicenseId: spare.id,
+    deploymentId: deployment.id,
   };
 }
 
@@ -228,6 +273,10 @@ async function snapshot(t: TestApp, v: Victim) {
     deliveries: await db.query('select event_id from webhook_deliveries where endpoint_id = $1', [
       v.webhookId,
     ]),
+    licenses: await db.query('select * from licenses where id = any($1::uuid[]) order by id', [
+      [v.licenseId, v.spareLicenseId],
+    ]),
+    deployments: await db.query('select * from deployments where license_id = $1 order by id', [v.licenseId]),
   };
 }
 

@@ -258,6 +258,11 @@ describeEachDatabase('validation and the error envelope', (use) => {
     const t = use();
     const team = await t.expect(201, t.post(`/v1/organizations/${org.id}/children`, { name: 'Query team' }));
     const key = await t.expect(201, t.post('/v1/api-keys', { user_id: user.id }));
+    const license = await t.expect(201, t.post('/v1/licenses', { plan: 'query', seats: null }));
+    const deployment = await t.expect(
+      201,
+      t.post(`/v1/licenses/${license.id}/deployments`, { name: 'query', version: '1' }),
+    );
     const start = await counts(t);
     // A body each write route would accept, so only the query string can be what is refused.
     const bodies: Record<string, unknown> = {
@@ -276,6 +281,10 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/organizations/{org}/projects': { name: 'Query project' },
       'POST /v1/organizations/{org}/transfer-ownership': { user_id: user.id },
       'PATCH /v1/organizations/{org}/projects/{project_id}': { name: 'Renamed' },
+      'POST /v1/licenses': { plan: 'pro', seats: 5 },
+      'PATCH /v1/licenses/{license_id}': { seats: 6 },
+      'PUT /v1/organizations/{org}/license': { license_id: license.id },
+      'POST /v1/licenses/{license_id}/deployments': { name: 'query', version: '2' },
     };
     const webhook = await t.expect(
       201,
@@ -290,6 +299,8 @@ describeEachDatabase('validation and the error envelope', (use) => {
       project_id: (
         await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Query base' }))
       ).id,
+      license_id: license.id,
+      deployment_id: deployment.id,
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;

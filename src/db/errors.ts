@@ -17,6 +17,10 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
     new ApiError('slug_taken', 'Another project of this organization already uses this slug.', 'slug'),
   projects_name_live_key: () =>
     new ApiError('name_taken', 'Another project of this organization already has this name.', 'name'),
+  licenses_organization_key: () =>
+    new ApiError('conflict', 'The organization was given another license at the same time; retry.'),
+  deployments_name_live_key: () =>
+    new ApiError('conflict', 'A deployment with this name was registered at the same time; retry.', 'name'),
   memberships_organization_id_user_id_pk: () =>
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };

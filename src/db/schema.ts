@@ -291,3 +291,64 @@ export const projects = pgTable(
     index('projects_org_idx').on(t.organizationId, t.id),
   ],
 );
+
+/**
+ * A license the operator sells: plan, seats (null: unlimited), features, expiry. It belongs to the
+ * instance, like a user, and serves at most one organization at a time (`organization_id`); the
+ * partial unique index keeps an organization to one license. Deleting one unassigns it.
+ */
+export const licenses = pgTable(
+  'licenses',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name'),
+    plan: text('plan').notNull(),
+    seats: integer('seats'),
+    features: jsonb('features').notNull().default({}),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+    metadata: jsonb('metadata').notNull().default({}),
+    organizationId: uuid('organization_id').references(() => organizations.id),
+    assignedAt: timestamp('assigned_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex('licenses_organization_key').on(t.organizationId).where(sql`${t.organizationId} is not null`),
+    index('licenses_plan_idx').on(t.plan, t.id),
+    check('licenses_seats_check', sql`${t.seats} is null or ${t.seats} > 0`),
+    check(
+      'licenses_assignment_check',
+      sql`(${t.organizationId} is null) = (${t.assignedAt} is null)
+        and (${t.deletedAt} is null or ${t.organizationId} is null)`,
+    ),
+  ],
+);
+
+/**
+ * An installation running under a license, registered and kept fresh by heartbeats. It records
+ * the organization that held the license when it last reported, so a license handed to another
+ * organization does not show that organization the previous holder's installations.
+ */
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: uuid('id').primaryKey(),
+    licenseId: uuid('license_id')
+      .notNull()
+      .references(() => licenses.id),
+    organizationId: uuid('organization_id').references(() => organizations.id),
+    rootId: uuid('root_id'),
+    name: text('name').notNull(),
+    version: text('version').notNull(),
+    hostname: text('hostname'),
+    metadata: jsonb('metadata').notNull().default({}),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex('deployments_name_live_key').on(t.licenseId, t.name).where(sql`${t.deletedAt} is null`),
+    index('deployments_license_idx').on(t.licenseId, t.id),
+    index('deployments_org_idx').on(t.organizationId, t.licenseId, t.id),
+  ],
+);

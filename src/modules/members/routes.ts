@@ -50,7 +50,7 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Add a member by email or user id',
         params: OrgParams,
         body: AddMemberBody,
-        response: { 201: MemberRef, ...errors(400, 401, 403, 404, 409) },
+        response: { 201: MemberRef, ...errors(400, 401, 402, 403, 404, 409) },
       },
       handler: async (request, reply) => {
         reply.code(201);

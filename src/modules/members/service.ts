@@ -7,6 +7,7 @@ import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
+import { ensureSeatFor } from '../licenses/coverage.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
@@ -106,6 +107,7 @@ export async function addMember(
     } else {
       userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
     }
+    await ensureSeatFor(tx, ctx.config.licensing, org, userId);
     await insertMembership(tx, org.id, org.root_id, userId, role);
     const added = (await findMember(tx, org.id, userId))!;
     await recordAuditEvent(tx, principal, {

@@ -41,7 +41,7 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Create an organization',
         description: 'A user creating an organization becomes its owner; an admin key may name the owner.',
         body: CreateOrganizationBody,
-        response: { 201: OrgRef, ...errors(400, 401, 403, 404, 409, 422) },
+        response: { 201: OrgRef, ...errors(400, 401, 402, 403, 404, 409, 422) },
       },
       handler: async (request, reply) => {
         reply.code(201);
@@ -138,7 +138,7 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Create a team',
         params: OrgParams,
         body: CreateChildBody,
-        response: { 201: OrgRef, ...errors(400, 401, 403, 404, 409, 422) },
+        response: { 201: OrgRef, ...errors(400, 401, 402, 403, 404, 409, 422) },
       },
       handler: async (request, reply) => {
         reply.code(201);

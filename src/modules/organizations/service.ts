@@ -8,6 +8,7 @@ import type { IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
+import { ensureSeatFor } from '../licenses/coverage.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { lockTrees, rebuildReach } from '../members/reach.js';
 import { atLeast } from '../members/roles.js';
@@ -124,7 +125,11 @@ export async function createOrganization(
       metadata: input.metadata ?? {},
     });
     const ownerId = await ownerFor(tx, principal, input);
-    if (ownerId) await insertMembership(tx, created.id, created.root_id, ownerId, 'owner');
+    if (ownerId) {
+      // The creator of a team inside a licensed organization may take a seat there.
+      await ensureSeatFor(tx, ctx.config.licensing, created, ownerId);
+      await insertMembership(tx, created.id, created.root_id, ownerId, 'owner');
+    }
     await recordAuditEvent(tx, principal, {
       action: 'organization.created',
       organization: created,
