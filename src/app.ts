@@ -20,12 +20,16 @@ import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
+import { integrationRoutes } from './modules/integrations/routes.js';
+import { Integration } from './modules/integrations/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { Project } from './modules/projects/schemas.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
 import { TargetPolicy } from './modules/webhooks/targets.js';
 import { WebhookWorker } from './modules/webhooks/worker.js';
+import type { Keyring } from './secrets/keyring.js';
+import { keyringFromConfig } from './secrets/setup.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,6 +51,8 @@ export interface BuildOptions {
   config: Config;
   db: Database;
   logger?: FastifyServerOptions['logger'];
+  /** Seals secrets at rest; when absent, the one `ORGSTACK_SECRET_KEY` describes (src/secrets/setup.ts). */
+  keyring?: Keyring | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,7 +69,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 }
 
 /** Builds the whole server as one Fastify instance: tests call this and use `inject`. */
-export async function buildApp({ config, db, logger }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, logger, keyring }: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? false,
     bodyLimit: config.http.bodyLimitBytes,
@@ -94,6 +100,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     config,
     credentials,
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
+    keyring: keyring === undefined ? keyringFromConfig(config) : keyring,
   };
   const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log);
   app.decorate('webhooks', webhooks);
@@ -125,6 +132,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     CreatedWebhookEndpoint,
     WebhookDelivery,
     Project,
+    Integration,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -162,6 +170,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
       await v1.register(projectRoutes(ctx));
+      await v1.register(integrationRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -3,6 +3,7 @@ import { buildApp, loggerOptions } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
 import { createAdminKey, ensureAdminKey } from './modules/api-keys/service.js';
+import { openKeyring } from './secrets/setup.js';
 
 const USAGE = `Usage: orgstack [serve|migrate|create-admin-key|openapi]
   serve              start the HTTP server (default)
@@ -31,9 +32,17 @@ function announceAdminKey(secret: string, port: number) {
 async function serve() {
   const config = loadConfig();
   const db = await openDatabase(config);
+  // After the database: that step creates the data directory the key file may go in.
+  const { keyring, generatedFile } = openKeyring(config);
   // A configured key must work from the first request on.
   if (config.adminKey) await ensureAdminKey({ db }, config.adminKey);
-  const app = await buildApp({ config, db, logger: loggerOptions(config.logLevel) });
+  const app = await buildApp({ config, db, keyring, logger: loggerOptions(config.logLevel) });
+  if (generatedFile) {
+    app.log.warn(
+      { file: generatedFile },
+      'generated a secret key for secrets at rest; back it up with the data directory (or set ORGSTACK_SECRET_KEY)',
+    );
+  }
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -89,7 +98,7 @@ async function main(command: string | undefined) {
       const config = { ...loadConfig(), databaseUrl: undefined };
       const { openPglite } = await import('./db/client.js');
       const db = await openPglite(undefined);
-      const app = await buildApp({ config, db });
+      const app = await buildApp({ config, db, keyring: null });
       await app.ready();
       process.stdout.write(`${JSON.stringify(app.swagger(), null, 2)}\n`);
       await app.close();
