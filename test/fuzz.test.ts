@@ -272,7 +272,16 @@ describeEachDatabase('every operation survives random input', (use) => {
         }),
       );
       const project = await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Fuzzed' }));
-      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id];
+      const integration = await t.expect(
+        201,
+        t.post(`/v1/organizations/${org.id}/integrations`, {
+          kind: 'vercel',
+          external_id: 'fuzzed',
+          secrets: { api_token: 'fuzzed' },
+          environment_mapping: { production: project.id },
+        }),
+      );
+      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id, integration.id];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
@@ -280,6 +289,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         key_id: [key.id],
         id: [webhook.id],
         project_id: [project.id, project.slug],
+        integration_id: [integration.id],
         any: ids,
       };
       await check(t, op, fixtures, [

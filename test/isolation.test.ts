@@ -18,11 +18,12 @@ interface Victim {
   teamKeyId: string;
   webhookId: string;
   projectId: string;
+  integrationId: string;
 }
 
 interface RouteCase {
   /** The scope family the route needs (`organization` for `organization:read|write`). */
-  scope: 'organization' | 'member' | 'user' | 'api_key';
+  scope: 'organization' | 'member' | 'user' | 'api_key' | 'organization_integration';
   path: (v: Victim) => Record<string, string>;
   body?: (v: Victim) => unknown;
 }
@@ -32,6 +33,7 @@ const rootAndTeam = (v: Victim) => ({ org: v.root.id, child: v.team.id });
 const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id });
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
 const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
+const integration = (v: Victim) => ({ org: v.team.id, integration_id: v.integrationId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
@@ -112,6 +114,30 @@ const ROUTES: Record<string, RouteCase> = {
     path: (v) => project(v),
     body: () => ({}),
   },
+  'GET /v1/organizations/{org}/integrations': { scope: 'organization_integration', path: org },
+  'POST /v1/organizations/{org}/integrations': {
+    scope: 'organization_integration',
+    path: org,
+    body: () => ({ kind: 'vercel', external_id: 'planted', secrets: { api_token: 'planted' } }),
+  },
+  'GET /v1/organizations/{org}/integrations/{integration_id}': {
+    scope: 'organization_integration',
+    path: integration,
+  },
+  'PATCH /v1/organizations/{org}/integrations/{integration_id}': {
+    scope: 'organization_integration',
+    path: integration,
+    body: () => ({ display_name: 'Taken over', secrets: { api_token: 'planted' } }),
+  },
+  'DELETE /v1/organizations/{org}/integrations/{integration_id}': {
+    scope: 'organization_integration',
+    path: integration,
+  },
+  'PATCH /v1/organizations/{org}/integrations/{integration_id}/environment-mapping': {
+    scope: 'organization_integration',
+    path: integration,
+    body: (v) => ({ environment_mapping: { production: v.projectId } }),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -157,6 +183,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/organizations/${team.id}/projects`, { name: 'Victim project' }, { key: owner.key }),
   );
+  const integration = await t.expect(
+    201,
+    t.post(
+      `/v1/organizations/${team.id}/integrations`,
+      { kind: 'vercel', external_id: 'victim', secrets: { api_token: 'victim-token' } },
+      { key: owner.key },
+    ),
+  );
   return {
     root,
     team,
@@ -166,6 +200,7 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     teamKeyId: teamKey.id,
     webhookId: webhook.id,
     projectId: project.id,
+    integrationId: integration.id,
   };
 }
 
@@ -227,6 +262,9 @@ async function snapshot(t: TestApp, v: Victim) {
     ),
     deliveries: await db.query('select event_id from webhook_deliveries where endpoint_id = $1', [
       v.webhookId,
+    ]),
+    integrations: await db.query('select * from organization_integrations where root_id = $1 order by id', [
+      v.root.id,
     ]),
   };
 }

@@ -22,7 +22,7 @@ export interface IntegrationRow {
 }
 
 const secretNames = (table: string) =>
-  `array(select jsonb_object_keys(${table}sealed_secrets) order by 1) as secret_fields`;
+  `array(select name from jsonb_object_keys(${table}sealed_secrets) as name order by name collate "C") as secret_fields`;
 
 const COLUMNS = `i.id, i.organization_id, i.root_id, i.kind, i.external_id, i.display_name, i.config,
   ${secretNames('i.')}, ${isoColumn('i.secrets_updated_at')}, i.environment_mapping, i.created_by_user_id,

@@ -50,7 +50,7 @@ export const Integration = Type.Object(
       description: 'Names of the stored secrets. Their values are never returned.',
     }),
     secrets_updated_at: NullableTimestamp('When a secret value was last written.'),
-    environment_mapping: Type.Record(Type.String(), Uuid(), {
+    environment_mapping: Type.Record(Type.String(), Uuid('Project id.'), {
       description: 'External environment name -> project id.',
     }),
     created_by_user_id: Nullable(Uuid()),
