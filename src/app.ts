@@ -102,7 +102,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
     keyring: keyring === undefined ? keyringFromConfig(config) : keyring,
   };
-  const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log);
+  const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log, ctx.keyring);
   app.decorate('webhooks', webhooks);
   app.addHook('onReady', async () => webhooks.start());
   // Stops polling and waits for sends in flight before the database closes.

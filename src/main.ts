@@ -3,13 +3,16 @@ import { buildApp, loggerOptions } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
 import { createAdminKey, ensureAdminKey } from './modules/api-keys/service.js';
+import { resealSecrets, sealClearWebhookSecrets } from './secrets/reseal.js';
 import { openKeyring } from './secrets/setup.js';
 
-const USAGE = `Usage: orgstack [serve|migrate|create-admin-key|openapi]
+const USAGE = `Usage: orgstack [serve|migrate|create-admin-key|reseal-secrets|openapi]
   serve              start the HTTP server (default)
   migrate            apply database migrations and exit
   create-admin-key   create an admin API key, print it once and exit
                      (with the embedded database, stop the server first)
+  reseal-secrets     re-encrypt stored secrets under the current ORGSTACK_SECRET_KEY and exit
+                     (after a key rotation; with the embedded database, stop the server first)
   openapi            print the OpenAPI document and exit`;
 
 function announceAdminKey(secret: string, port: number) {
@@ -34,6 +37,7 @@ async function serve() {
   const db = await openDatabase(config);
   // After the database: that step creates the data directory the key file may go in.
   const { keyring, generatedFile } = openKeyring(config);
+  const sealed = keyring ? await sealClearWebhookSecrets(db, keyring) : 0;
   // A configured key must work from the first request on.
   if (config.adminKey) await ensureAdminKey({ db }, config.adminKey);
   const app = await buildApp({ config, db, keyring, logger: loggerOptions(config.logLevel) });
@@ -43,6 +47,7 @@ async function serve() {
       'generated a secret key for secrets at rest; back it up with the data directory (or set ORGSTACK_SECRET_KEY)',
     );
   }
+  if (sealed > 0) app.log.info({ endpoints: sealed }, 'sealed webhook signing secrets stored in clear');
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -89,6 +94,21 @@ async function main(command: string | undefined) {
       try {
         const key = await createAdminKey({ db }, process.argv[3] || 'created by create-admin-key');
         process.stdout.write(`${key.secret}\n`);
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    case 'reseal-secrets': {
+      const config = loadConfig();
+      const db = await openDatabase(config);
+      try {
+        const { keyring } = openKeyring(config);
+        if (!keyring) throw new ConfigError('ORGSTACK_SECRET_KEY', 'must be set to reseal secrets');
+        const report = await resealSecrets(db, keyring);
+        process.stdout.write(
+          `resealed ${report.integrations} integrations and ${report.webhookEndpoints} webhook endpoints under key ${keyring.currentKeyId}\n`,
+        );
       } finally {
         await db.close();
       }
