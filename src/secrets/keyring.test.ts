@@ -58,6 +58,14 @@ describe('keyring', () => {
     expect(() => new Keyring(keyB).open(sealedBefore, 'ctx')).toThrow(SecretUnreadable);
   });
 
+  it('digests with a key of its own per purpose', () => {
+    const ring = new Keyring(keyA);
+    expect(ring.digest('text', 'idempotency')).toBe(new Keyring(keyA, [keyB]).digest('text', 'idempotency'));
+    expect(ring.digest('text', 'idempotency')).toMatch(/^[0-9a-f]{64}$/);
+    expect(ring.digest('text', 'other')).not.toBe(ring.digest('text', 'idempotency'));
+    expect(new Keyring(keyB).digest('text', 'idempotency')).not.toBe(ring.digest('text', 'idempotency'));
+  });
+
   it('reads keys as hex or base64 and nothing else', () => {
     expect(parseSecretKey('01'.repeat(32))).toEqual(keyA);
     expect(parseSecretKey(keyA.toString('base64'))).toEqual(keyA);

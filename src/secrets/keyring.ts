@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 /*
  * Secrets at rest. Each value is sealed with AES-256-GCM under the instance's secret key, with a
@@ -48,6 +48,7 @@ export class Keyring {
   readonly currentKeyId: string;
   private readonly current: Buffer;
   private readonly keys = new Map<string, Buffer>();
+  private readonly digestKeys = new Map<string, Buffer>();
 
   /** `current` seals; it and every `previous` key open. */
   constructor(current: Buffer, previous: readonly Buffer[] = []) {
@@ -92,6 +93,20 @@ export class Keyring {
         'The sealed secret failed authentication: altered, or bound to something else.',
       );
     }
+  }
+
+  /**
+   * A keyed digest (HMAC-SHA256 under a key derived from the current one for `purpose`): for
+   * values that must be compared later but may contain a secret, where a plain hash would let
+   * anyone who reads the database test guesses against it.
+   */
+  digest(text: string, purpose: string): string {
+    let key = this.digestKeys.get(purpose);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.current, Buffer.alloc(0), `orgstack digest ${purpose}`, 32));
+      this.digestKeys.set(purpose, key);
+    }
+    return createHmac('sha256', key).update(text, 'utf8').digest('hex');
   }
 
   /** Whether a stored value is sealed under the current key; clear text and older keys need resealing. */

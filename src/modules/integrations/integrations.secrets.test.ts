@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -92,6 +92,18 @@ for (const backend of backends) {
         t.post(integrations(org.id), body, { key: owner.key, headers: { 'idempotency-key': 'connect-1' } }),
       );
       expect(replayed.headers['idempotent-replayed']).toBe('true');
+      // The kept fingerprint of that body is keyed, so it is no test for guessing the secrets in it.
+      const [claim] = await t.database.db.query<{ fingerprint: string }>(
+        `select fingerprint from idempotency_keys where key = 'connect-1'`,
+      );
+      const canonical = JSON.stringify({
+        external_id: 'team_s',
+        kind: 'vercel',
+        secrets: { api_token: token, webhook_secret: hook },
+      });
+      const request = `POST ${integrations(org.id)}\n${canonical}`;
+      expect(claim!.fingerprint).toBe(testKeyring().digest(request, 'idempotency'));
+      expect(claim!.fingerprint).not.toBe(createHash('sha256').update(request).digest('hex'));
       expect((await call(t.post(integrations(org.id), body, { key: owner.key }))).status).toBe(409);
       const id = created.body.id as string;
       const one = `${integrations(org.id)}/${id}`;
