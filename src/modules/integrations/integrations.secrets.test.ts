@@ -272,6 +272,14 @@ for (const backend of backends) {
       expect(refused.body.error).toMatchObject({ code: 'secret_key_not_configured', param: 'secrets' });
       expect(refused.body.error.message).toContain('ORGSTACK_SECRET_KEY');
       expect((await t.get(integrations(org.id), { key: owner.key })).body.data).toEqual([]);
+      // Access is checked first: a stranger still learns nothing, not even about the server's key.
+      const stranger = await t.userWithKey();
+      const hidden = await t.post(
+        integrations(org.id),
+        { kind: 'vercel', external_id: 'v', secrets: { api_token: 'x' } },
+        { key: stranger.key },
+      );
+      expect(hidden.status).toBe(404);
       const created = await t.expect(
         201,
         t.post(

@@ -115,11 +115,11 @@ export async function createIntegration(
   checkConfig(input.config);
   const id = uuidv7();
   const secrets = input.secrets ?? {};
-  // Sealed before the transaction: it is only CPU work, and a server without a key fails first.
-  const sealed =
-    Object.keys(secrets).length > 0 ? sealSecrets(requireKeyring(ctx.keyring, 'secrets'), id, secrets) : {};
   const row = await ctx.db.transaction(async (tx) => {
     const org = await reachOrganization(tx, principal, orgRef, write);
+    // After the access check, so a caller who may not write learns nothing about the server's key.
+    const sealed =
+      Object.keys(secrets).length > 0 ? sealSecrets(requireKeyring(ctx.keyring, 'secrets'), id, secrets) : {};
     const created = await insertIntegration(tx, {
       id,
       organization_id: org.id,
@@ -156,9 +156,9 @@ export async function updateIntegration(
   const secrets = Object.entries(changes.secrets ?? {});
   const toSet = Object.fromEntries(secrets.filter((entry): entry is [string, string] => entry[1] !== null));
   const toRemove = secrets.filter(([, value]) => value === null).map(([name]) => name);
-  const keyring = Object.keys(toSet).length > 0 ? requireKeyring(ctx.keyring, 'secrets') : null;
   const row = await ctx.db.transaction(async (tx) => {
     const { org, integration } = await reachIntegration(tx, principal, orgRef, integrationId, ifMatch);
+    const keyring = Object.keys(toSet).length > 0 ? requireKeyring(ctx.keyring, 'secrets') : null;
     const names = new Set(integration.secret_fields);
     for (const name of toRemove) names.delete(name);
     for (const name of Object.keys(toSet)) names.add(name);
