@@ -276,6 +276,11 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/organizations/{org}/projects': { name: 'Query project' },
       'POST /v1/organizations/{org}/transfer-ownership': { user_id: user.id },
       'PATCH /v1/organizations/{org}/projects/{project_id}': { name: 'Renamed' },
+      'POST /v1/organizations/{org}/integrations': { kind: 'vercel', external_id: 'query' },
+      'PATCH /v1/organizations/{org}/integrations/{integration_id}': { display_name: 'Renamed' },
+      'PATCH /v1/organizations/{org}/integrations/{integration_id}/environment-mapping': {
+        environment_mapping: {},
+      },
     };
     const webhook = await t.expect(
       201,
@@ -289,6 +294,12 @@ describeEachDatabase('validation and the error envelope', (use) => {
       id: webhook.id,
       project_id: (
         await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Query base' }))
+      ).id,
+      integration_id: (
+        await t.expect(
+          201,
+          t.post(`/v1/organizations/${org.id}/integrations`, { kind: 'github', external_id: 'query-base' }),
+        )
       ).id,
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
