@@ -22,6 +22,8 @@ import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
 import { Deployment } from './modules/deployments/schemas.js';
+import { integrationRoutes } from './modules/integrations/routes.js';
+import { Integration } from './modules/integrations/schemas.js';
 import { licenseRoutes } from './modules/licenses/routes.js';
 import { Entitlements, License, OrganizationLicense } from './modules/licenses/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
@@ -30,6 +32,8 @@ import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
 import { TargetPolicy } from './modules/webhooks/targets.js';
 import { WebhookWorker } from './modules/webhooks/worker.js';
+import type { Keyring } from './secrets/keyring.js';
+import { keyringFromConfig } from './secrets/setup.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -51,6 +55,8 @@ export interface BuildOptions {
   config: Config;
   db: Database;
   logger?: FastifyServerOptions['logger'];
+  /** Seals secrets at rest; when absent, the one `ORGSTACK_SECRET_KEY` describes (src/secrets/setup.ts). */
+  keyring?: Keyring | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -67,7 +73,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 }
 
 /** Builds the whole server as one Fastify instance: tests call this and use `inject`. */
-export async function buildApp({ config, db, logger }: BuildOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, logger, keyring }: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? false,
     bodyLimit: config.http.bodyLimitBytes,
@@ -98,8 +104,9 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     config,
     credentials,
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
+    keyring: keyring === undefined ? keyringFromConfig(config) : keyring,
   };
-  const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log);
+  const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log, ctx.keyring);
   app.decorate('webhooks', webhooks);
   app.addHook('onReady', async () => webhooks.start());
   // Stops polling and waits for sends in flight before the database closes.
@@ -133,6 +140,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     OrganizationLicense,
     Entitlements,
     Deployment,
+    Integration,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -172,6 +180,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(projectRoutes(ctx));
       await v1.register(licenseRoutes(ctx));
       await v1.register(deploymentRoutes(ctx));
+      await v1.register(integrationRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { parseSecretKey } from './secrets/keyring.js';
 
 export interface Config {
   port: number;
@@ -15,11 +16,20 @@ export interface Config {
   http: HttpConfig;
   redisUrl: string | undefined;
   licensing: LicensingConfig;
+  secretKeys: SecretKeys;
 }
 
 export interface LicensingConfig {
   /** Seats of an organization on the free plan (no license, or an expired one); null: unlimited. */
   freePlanSeats: number | null;
+}
+
+/** Keys that seal secrets at rest (src/secrets/keyring.ts). */
+export interface SecretKeys {
+  /** Seals new values; unset means a key file in the data directory (PGlite) or none (PostgreSQL). */
+  current: Buffer | undefined;
+  /** Still opens values sealed before a rotation. */
+  previous: Buffer | undefined;
 }
 
 export interface HttpConfig {
@@ -134,6 +144,34 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
+function secretKey(env: Env, name: string): Buffer | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const key = parseSecretKey(raw);
+  if (!key) {
+    throw new ConfigError(
+      name,
+      'must be 32 bytes written as 64 hex characters or base64 (openssl rand -base64 32)',
+    );
+  }
+  return key;
+}
+
+function secretKeys(env: Env): SecretKeys {
+  const current = secretKey(env, 'ORGSTACK_SECRET_KEY');
+  const previous = secretKey(env, 'ORGSTACK_SECRET_KEY_PREVIOUS');
+  if (previous && !current) {
+    throw new ConfigError(
+      'ORGSTACK_SECRET_KEY_PREVIOUS',
+      'needs ORGSTACK_SECRET_KEY, the key that replaces it',
+    );
+  }
+  if (previous && current?.equals(previous)) {
+    throw new ConfigError('ORGSTACK_SECRET_KEY_PREVIOUS', 'is the same key as ORGSTACK_SECRET_KEY');
+  }
+  return { current, previous };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads every setting once; start-up fails on the first bad one. */
@@ -194,5 +232,6 @@ export function loadConfig(env: Env = process.env): Config {
       // Unset means unlimited: an operator who sells no licenses never meets a seat limit.
       freePlanSeats: optionalInteger(env, 'ORGSTACK_FREE_PLAN_SEATS', 1, 10_000_000),
     },
+    secretKeys: secretKeys(env),
   };
 }

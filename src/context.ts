@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Credentials } from './modules/api-keys/credentials.js';
 import type { TargetPolicy } from './modules/webhooks/targets.js';
+import type { Keyring } from './secrets/keyring.js';
 
 /** What services need from the running server; routes pass it in, services never see a request. */
 export interface AppContext {
@@ -10,4 +11,6 @@ export interface AppContext {
   credentials: Credentials;
   /** Which addresses webhooks may be sent to. */
   webhookTargets: TargetPolicy;
+  /** Seals and opens secrets at rest; null on PostgreSQL without `ORGSTACK_SECRET_KEY`. */
+  keyring: Keyring | null;
 }

@@ -3,12 +3,16 @@ import { buildApp, loggerOptions } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
 import { createAdminKey, ensureAdminKey } from './modules/api-keys/service.js';
+import { resealSecrets, sealClearWebhookSecrets } from './secrets/reseal.js';
+import { openKeyring } from './secrets/setup.js';
 
-const USAGE = `Usage: orgstack [serve|migrate|create-admin-key|openapi]
+const USAGE = `Usage: orgstack [serve|migrate|create-admin-key|reseal-secrets|openapi]
   serve              start the HTTP server (default)
   migrate            apply database migrations and exit
   create-admin-key   create an admin API key, print it once and exit
                      (with the embedded database, stop the server first)
+  reseal-secrets     re-encrypt stored secrets under the current ORGSTACK_SECRET_KEY and exit
+                     (after a key rotation; with the embedded database, stop the server first)
   openapi            print the OpenAPI document and exit`;
 
 function announceAdminKey(secret: string, port: number) {
@@ -31,9 +35,19 @@ function announceAdminKey(secret: string, port: number) {
 async function serve() {
   const config = loadConfig();
   const db = await openDatabase(config);
+  // After the database: that step creates the data directory the key file may go in.
+  const { keyring, generatedFile } = openKeyring(config);
+  const sealed = keyring ? await sealClearWebhookSecrets(db, keyring) : 0;
   // A configured key must work from the first request on.
   if (config.adminKey) await ensureAdminKey({ db }, config.adminKey);
-  const app = await buildApp({ config, db, logger: loggerOptions(config.logLevel) });
+  const app = await buildApp({ config, db, keyring, logger: loggerOptions(config.logLevel) });
+  if (generatedFile) {
+    app.log.warn(
+      { file: generatedFile },
+      'generated a secret key for secrets at rest; back it up with the data directory (or set ORGSTACK_SECRET_KEY)',
+    );
+  }
+  if (sealed > 0) app.log.info({ endpoints: sealed }, 'sealed webhook signing secrets stored in clear');
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -85,11 +99,26 @@ async function main(command: string | undefined) {
       }
       return;
     }
+    case 'reseal-secrets': {
+      const config = loadConfig();
+      const db = await openDatabase(config);
+      try {
+        const { keyring } = openKeyring(config);
+        if (!keyring) throw new ConfigError('ORGSTACK_SECRET_KEY', 'must be set to reseal secrets');
+        const report = await resealSecrets(db, keyring);
+        process.stdout.write(
+          `resealed ${report.integrations} integrations and ${report.webhookEndpoints} webhook endpoints under key ${keyring.currentKeyId}\n`,
+        );
+      } finally {
+        await db.close();
+      }
+      return;
+    }
     case 'openapi': {
       const config = { ...loadConfig(), databaseUrl: undefined };
       const { openPglite } = await import('./db/client.js');
       const db = await openPglite(undefined);
-      const app = await buildApp({ config, db });
+      const app = await buildApp({ config, db, keyring: null });
       await app.ready();
       process.stdout.write(`${JSON.stringify(app.swagger(), null, 2)}\n`);
       await app.close();

@@ -282,7 +282,26 @@ describeEachDatabase('every operation survives random input', (use) => {
         201,
         t.post(`/v1/licenses/${license.id}/deployments`, { name: 'fuzzed', version: '1' }),
       );
-      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id, license.id];
+      const integration = await t.expect(
+        201,
+        t.post(`/v1/organizations/${org.id}/integrations`, {
+          kind: 'vercel',
+          external_id: 'fuzzed',
+          secrets: { api_token: 'fuzzed' },
+          environment_mapping: { production: project.id },
+        }),
+      );
+      const ids = [
+        org.id,
+        org.slug,
+        team.id,
+        owner.user.id,
+        key.id,
+        webhook.id,
+        project.id,
+        license.id,
+        integration.id,
+      ];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
@@ -292,6 +311,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         project_id: [project.id, project.slug],
         license_id: [license.id],
         deployment_id: [deployment.id],
+        integration_id: [integration.id],
         any: ids,
       };
       await check(t, op, fixtures, [

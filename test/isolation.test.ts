@@ -21,11 +21,12 @@ interface Victim {
   licenseId: string;
   spareLicenseId: string;
   deploymentId: string;
+  integrationId: string;
 }
 
 interface RouteCase {
   /** The scope family the route needs (`organization` for `organization:read|write`). */
-  scope: 'organization' | 'member' | 'user' | 'api_key';
+  scope: 'organization' | 'member' | 'user' | 'api_key' | 'organization_integration';
   path: (v: Victim) => Record<string, string>;
   body?: (v: Victim) => unknown;
 }
@@ -35,6 +36,7 @@ const rootAndTeam = (v: Victim) => ({ org: v.root.id, child: v.team.id });
 const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id });
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
 const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
+const integration = (v: Victim) => ({ org: v.team.id, integration_id: v.integrationId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
 const victimLicense = (v: Victim) => ({ license_id: v.licenseId });
 
@@ -143,6 +145,30 @@ const ROUTES: Record<string, RouteCase> = {
     scope: 'organization',
     path: (v) => ({ license_id: v.licenseId, deployment_id: v.deploymentId }),
   },
+  'GET /v1/organizations/{org}/integrations': { scope: 'organization_integration', path: org },
+  'POST /v1/organizations/{org}/integrations': {
+    scope: 'organization_integration',
+    path: org,
+    body: () => ({ kind: 'vercel', external_id: 'planted', secrets: { api_token: 'planted' } }),
+  },
+  'GET /v1/organizations/{org}/integrations/{integration_id}': {
+    scope: 'organization_integration',
+    path: integration,
+  },
+  'PATCH /v1/organizations/{org}/integrations/{integration_id}': {
+    scope: 'organization_integration',
+    path: integration,
+    body: () => ({ display_name: 'Taken over', secrets: { api_token: 'planted' } }),
+  },
+  'DELETE /v1/organizations/{org}/integrations/{integration_id}': {
+    scope: 'organization_integration',
+    path: integration,
+  },
+  'PATCH /v1/organizations/{org}/integrations/{integration_id}/environment-mapping': {
+    scope: 'organization_integration',
+    path: integration,
+    body: (v) => ({ environment_mapping: { production: v.projectId } }),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -199,6 +225,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/licenses/${license.id}/deployments`, { name: 'victim', version: '1.0.0' }),
   );
+  const integration = await t.expect(
+    201,
+    t.post(
+      `/v1/organizations/${team.id}/integrations`,
+      { kind: 'vercel', external_id: 'victim', secrets: { api_token: 'victim-token' } },
+      { key: owner.key },
+    ),
+  );
   return {
     root,
     team,
@@ -211,6 +245,7 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     licenseId: license.id,
     spareLicenseId: spare.id,
     deploymentId: deployment.id,
+    integrationId: integration.id,
   };
 }
 
@@ -277,6 +312,9 @@ async function snapshot(t: TestApp, v: Victim) {
       [v.licenseId, v.spareLicenseId],
     ]),
     deployments: await db.query('select * from deployments where license_id = $1 order by id', [v.licenseId]),
+    integrations: await db.query('select * from organization_integrations where root_id = $1 order by id', [
+      v.root.id,
+    ]),
   };
 }
 

@@ -1,10 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openPglite } from '../src/db/client.js';
+import { Keyring, parseSecretKey } from '../src/secrets/keyring.js';
 import { createPostgresDatabase, postgresUrl } from './helpers/databases.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -235,6 +237,74 @@ describe('start-up refuses bad configuration with one line naming the variable',
   it('ORGSTACK_ADMIN_KEY that is too short', async () => {
     await expectConfigFailure({ ORGSTACK_ADMIN_KEY: 'short' }, 'ORGSTACK_ADMIN_KEY');
   });
+
+  it('ORGSTACK_SECRET_KEY that is not 32 bytes, without repeating it', async () => {
+    const line = await expectConfigFailure(
+      { ORGSTACK_SECRET_KEY: 'not-a-real-key-value' },
+      'ORGSTACK_SECRET_KEY',
+    );
+    expect(line).not.toContain('not-a-real-key-value');
+  });
+});
+
+describe('secrets at rest on the embedded database', () => {
+  it('makes a key file on the first start, says so once, and opens what it sealed after a restart', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const admin = 'osk_process_test_admin_key_0123456789';
+    const port = await freePort();
+    const env = { ORGSTACK_DATA_DIR: dataDir, ORGSTACK_ADMIN_KEY: admin, PORT: String(port) };
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    const first = startServer(env);
+    await waitUntilListening(first, port);
+    const org = (await (await call('POST', '/v1/organizations', { name: 'Sealed' })).json()) as {
+      id: string;
+    };
+    const connected = await call('POST', `/v1/organizations/${org.id}/integrations`, {
+      kind: 'vercel',
+      external_id: 'team_p',
+      secrets: { api_token: 'process-plaintext-token' },
+    });
+    expect(connected.status).toBe(201);
+    const integration = (await connected.json()) as { id: string };
+    await stopServer(first);
+
+    const file = join(dataDir, 'secret.key');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const fileKey = readFileSync(file, 'utf8').trim();
+    expect(first.stdout().match(/generated a secret key/g)).toHaveLength(1);
+    for (const output of [first.stdout(), first.stderr()]) {
+      expect(output).not.toContain(fileKey);
+      expect(output).not.toContain('process-plaintext-token');
+    }
+
+    const second = startServer(env);
+    await waitUntilListening(second, port);
+    const read = await call('GET', `/v1/organizations/${org.id}/integrations/${integration.id}`);
+    expect(((await read.json()) as { secret_fields: string[] }).secret_fields).toEqual(['api_token']);
+    await stopServer(second);
+    expect(second.stdout()).not.toContain('generated a secret key');
+
+    const db = await openPglite(dataDir);
+    try {
+      const [row] = await db.query<{ sealed_secrets: { api_token: string } }>(
+        'select sealed_secrets from organization_integrations where id = $1',
+        [integration.id],
+      );
+      expect(row!.sealed_secrets.api_token).not.toContain('process-plaintext-token');
+      const keyring = new Keyring(parseSecretKey(fileKey)!);
+      expect(keyring.open(row!.sealed_secrets.api_token, `integration/${integration.id}/api_token`)).toBe(
+        'process-plaintext-token',
+      );
+    } finally {
+      await db.close();
+    }
+  }, 180_000);
 });
 
 /** First start prints a working admin key with a curl line; the second start prints none. */

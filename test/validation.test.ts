@@ -285,6 +285,11 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'PATCH /v1/licenses/{license_id}': { seats: 6 },
       'PUT /v1/organizations/{org}/license': { license_id: license.id },
       'POST /v1/licenses/{license_id}/deployments': { name: 'query', version: '2' },
+      'POST /v1/organizations/{org}/integrations': { kind: 'vercel', external_id: 'query' },
+      'PATCH /v1/organizations/{org}/integrations/{integration_id}': { display_name: 'Renamed' },
+      'PATCH /v1/organizations/{org}/integrations/{integration_id}/environment-mapping': {
+        environment_mapping: {},
+      },
     };
     const webhook = await t.expect(
       201,
@@ -301,6 +306,12 @@ describeEachDatabase('validation and the error envelope', (use) => {
       ).id,
       license_id: license.id,
       deployment_id: deployment.id,
+      integration_id: (
+        await t.expect(
+          201,
+          t.post(`/v1/organizations/${org.id}/integrations`, { kind: 'github', external_id: 'query-base' }),
+        )
+      ).id,
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;

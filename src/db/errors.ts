@@ -21,6 +21,12 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
     new ApiError('conflict', 'The organization was given another license at the same time; retry.'),
   deployments_name_live_key: () =>
     new ApiError('conflict', 'A deployment with this name was registered at the same time; retry.', 'name'),
+  organization_integrations_external_id_live_key: () =>
+    new ApiError(
+      'integration_already_connected',
+      'This organization already has a live integration of this kind for this external_id.',
+      'external_id',
+    ),
   memberships_organization_id_user_id_pk: () =>
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };

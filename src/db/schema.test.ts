@@ -1,9 +1,25 @@
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type TestDatabase } from '../../test/helpers/databases.js';
-import { apiKeys, deployments, licenses, memberships, organizations, users } from './schema.js';
+import {
+  apiKeys,
+  deployments,
+  licenses,
+  memberships,
+  organizationIntegrations,
+  organizations,
+  users,
+} from './schema.js';
 
-const TABLES: PgTable[] = [users, organizations, memberships, apiKeys, licenses, deployments];
+const TABLES: PgTable[] = [
+  users,
+  organizations,
+  memberships,
+  apiKeys,
+  licenses,
+  deployments,
+  organizationIntegrations,
+];
 
 for (const backend of backends) {
   describe(`migrations [${backend.name}]`, () => {

@@ -352,3 +352,38 @@ export const deployments = pgTable(
     index('deployments_org_idx').on(t.organizationId, t.licenseId, t.id),
   ],
 );
+
+/**
+ * A connection between an organization and an outside service (seed 002: Vercel, AWS Marketplace,
+ * ...). Secret values are sealed before they reach the database (src/secrets/keyring.ts); a
+ * disconnected integration stays for the audit trail with its secrets erased.
+ */
+export const organizationIntegrations = pgTable(
+  'organization_integrations',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    kind: text('kind').notNull(),
+    externalId: text('external_id').notNull(),
+    displayName: text('display_name'),
+    config: jsonb('config').notNull().default({}),
+    // Secret name -> sealed value. Reads select only the names.
+    sealedSecrets: jsonb('sealed_secrets').notNull().default({}),
+    secretsUpdatedAt: timestamp('secrets_updated_at', { withTimezone: true, precision: 3 }),
+    // External environment name -> project id of the same organization.
+    environmentMapping: jsonb('environment_mapping').notNull().default({}),
+    createdByUserId: uuid('created_by_user_id'),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex('organization_integrations_external_id_live_key')
+      .on(t.organizationId, t.kind, t.externalId)
+      .where(sql`${t.deletedAt} is null`),
+    index('organization_integrations_org_idx').on(t.organizationId, t.id),
+    check('organization_integrations_kind_check', sql`${t.kind} ~ '^[a-z][a-z0-9_]{0,63}$'`),
+  ],
+);

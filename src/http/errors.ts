@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   idempotency_key_in_progress: 409,
   parent_deleted: 409,
   license_assigned_elsewhere: 409,
+  integration_already_connected: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   uri_too_long: 414,
@@ -31,9 +32,12 @@ export const ERROR_STATUS = {
   unprocessable: 422,
   idempotency_key_reused: 422,
   webhook_target_not_allowed: 422,
+  unknown_project: 422,
   rate_limited: 429,
   internal_error: 500,
+  secret_unreadable: 500,
   service_unavailable: 503,
+  secret_key_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -7,6 +7,7 @@ import type {
 } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/client.js';
+import type { Keyring } from '../secrets/keyring.js';
 import { ApiError } from './errors.js';
 import type { Principal } from './principal.js';
 
@@ -45,8 +46,12 @@ function callerScope(principal: Principal): string {
   return 'admin';
 }
 
-/** Same method, URL and body (key order aside) means the same request. */
-function fingerprint(request: FastifyRequest): string {
+/**
+ * Same method, URL and body (key order aside) means the same request. Bodies may carry secrets
+ * (integration tokens), so with a secret key the digest is keyed: a stored fingerprint is no
+ * test for guessing them.
+ */
+function fingerprint(request: FastifyRequest, keyring: Keyring | null): string {
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(canonical);
     if (value && typeof value === 'object') {
@@ -58,9 +63,8 @@ function fingerprint(request: FastifyRequest): string {
     }
     return value;
   };
-  return createHash('sha256')
-    .update(`${request.method} ${request.url}\n${JSON.stringify(canonical(request.body ?? null))}`)
-    .digest('hex');
+  const text = `${request.method} ${request.url}\n${JSON.stringify(canonical(request.body ?? null))}`;
+  return keyring ? keyring.digest(text, 'idempotency') : createHash('sha256').update(text).digest('hex');
 }
 
 function idempotencyKeyOf(request: FastifyRequest): string | null {
@@ -136,7 +140,7 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
     const key = idempotencyKeyOf(request);
     if (!key) return;
     const scope = callerScope(request.principal);
-    const print = fingerprint(request);
+    const print = fingerprint(request, ctx.keyring);
     if (Math.random() < 0.01) await sweepExpired(ctx.db);
     if (await claim(ctx.db, scope, key, print)) {
       request.idempotency = { callerScope: scope, key };

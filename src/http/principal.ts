@@ -1,5 +1,10 @@
 import { ApiError } from './errors.js';
 
+/**
+ * Every scope a key can hold. Keys store their list as it was when they were made, so a scope
+ * added here needs a migration that grants it to every stored key holding all the scopes that
+ * existed before it (keys made "with all scopes", admin keys): see drizzle/0008_integration_scopes.sql.
+ */
 export const SCOPES = [
   'organization:read',
   'organization:write',
@@ -9,6 +14,8 @@ export const SCOPES = [
   'user:write',
   'api_key:read',
   'api_key:write',
+  'organization_integration:read',
+  'organization_integration:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -6,6 +6,8 @@ import { ensureAdminKey } from '../../src/modules/api-keys/service.js';
 import { type Backend, backends, type TestDatabase } from './databases.js';
 
 export const ADMIN_KEY = 'osk_test_admin_key_0123456789abcdefghij';
+/** The key secrets are sealed with in tests (32 bytes, hex). */
+export const TEST_SECRET_KEY = '5e'.repeat(32);
 
 export interface Reply<T = any> {
   status: number;
@@ -127,6 +129,7 @@ export async function startTestApp(
     LOG_LEVEL: 'silent',
     ORGSTACK_RATE_LIMIT_PER_KEY: '0',
     ORGSTACK_RATE_LIMIT_PER_IP: '0',
+    ORGSTACK_SECRET_KEY: TEST_SECRET_KEY,
     ...env,
   });
   await ensureAdminKey({ db: database.db }, config.adminKey);

@@ -27,7 +27,7 @@ import type {
   WebhookDelivery,
   WebhookEndpoint,
 } from './schemas.js';
-import { newSigningSecret } from './signing.js';
+import { newSigningSecret, storedSigningSecret } from './signing.js';
 
 export function presentEndpoint(row: EndpointRow): WebhookEndpoint {
   return {
@@ -100,16 +100,18 @@ export async function createEndpoint(
   input: CreateWebhookEndpointBody,
 ): Promise<CreatedWebhookEndpoint> {
   const url = await ctx.webhookTargets.checkUrl(input.url);
+  const id = uuidv7();
+  const secret = newSigningSecret();
   const row = await ctx.db.transaction(async (tx) => {
     const owner = await reachOwner(tx, principal, input.organization_id ?? null, true);
     const created = await insertEndpoint(tx, {
-      id: uuidv7(),
+      id,
       root_id: owner?.root_id ?? null,
       organization_id: owner?.id ?? null,
       url: url.href,
       description: input.description ?? null,
       event_types: input.event_types ?? [],
-      secret: newSigningSecret(),
+      secret: storedSigningSecret(ctx.keyring, id, secret),
       enabled: input.enabled ?? true,
     });
     await recordAuditEvent(tx, principal, {
@@ -120,7 +122,7 @@ export async function createEndpoint(
     });
     return created;
   });
-  return { ...presentEndpoint(row), secret: row.secret };
+  return { ...presentEndpoint(row), secret };
 }
 
 export async function listWebhookEndpoints(

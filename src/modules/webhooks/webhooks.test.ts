@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase, type TestApp } from '../../../test/helpers/app.js';
+import { keyringFromConfig } from '../../secrets/setup.js';
 import { TargetPolicy } from './targets.js';
 import { WebhookWorker } from './worker.js';
 
@@ -269,7 +270,14 @@ describeEachDatabase(
         }
         const policy = new TargetPolicy(['127.0.0.0/8']);
         const workers = [1, 2].map(
-          () => new WebhookWorker(t.database.db, t.config.webhooks, policy, t.app.log),
+          () =>
+            new WebhookWorker(
+              t.database.db,
+              t.config.webhooks,
+              policy,
+              t.app.log,
+              keyringFromConfig(t.config),
+            ),
         );
         for (let round = 0; round < 10; round++) {
           const worked = await Promise.all(workers.map((worker) => worker.runOnce()));

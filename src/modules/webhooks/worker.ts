@@ -2,10 +2,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import type { WebhookConfig } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import { type Keyring, SecretUnreadable } from '../../secrets/keyring.js';
 import { presentAuditEvent } from '../audit-events/service.js';
 import { claimDueDeliveries, type DueDelivery, recordAttempt } from './queries.js';
-import { postMessage } from './sender.js';
-import { sign } from './signing.js';
+import { postMessage, type SendOutcome } from './sender.js';
+import { openSigningSecret, sign } from './signing.js';
 import type { TargetPolicy } from './targets.js';
 
 const BATCH = 20;
@@ -25,6 +26,8 @@ export class WebhookWorker {
     private readonly config: WebhookConfig,
     private readonly policy: TargetPolicy,
     private readonly log: FastifyBaseLogger,
+    /** Opens sealed signing secrets; null when the server has no secret key. */
+    private readonly keyring: Keyring | null,
   ) {}
 
   start(): void {
@@ -69,22 +72,34 @@ export class WebhookWorker {
     this.schedule(worked === BATCH ? 0 : this.config.pollMs);
   }
 
-  private async deliver(delivery: DueDelivery) {
+  /** Signs and sends one delivery; a secret that does not open fails the attempt unsent. */
+  private async send(delivery: DueDelivery): Promise<SendOutcome> {
+    let secret: string;
+    try {
+      secret = openSigningSecret(this.keyring, delivery.endpoint_id, delivery.secret);
+    } catch (error) {
+      if (!(error instanceof SecretUnreadable)) throw error;
+      return { statusCode: null, error: `signing secret cannot be opened: ${error.message}`, durationMs: 0 };
+    }
     const event = presentAuditEvent(delivery.event);
     const body = JSON.stringify({ type: event.action, timestamp: event.created_at, data: event });
     const timestamp = Math.floor(Date.now() / 1000);
-    const outcome = await postMessage(
+    return postMessage(
       this.policy,
       delivery.url,
       {
         'user-agent': 'orgstack-webhooks/1',
         'webhook-id': delivery.event_id,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': sign(delivery.secret, delivery.event_id, timestamp, body),
+        'webhook-signature': sign(secret, delivery.event_id, timestamp, body),
       },
       body,
       this.config.timeoutMs,
     );
+  }
+
+  private async deliver(delivery: DueDelivery) {
+    const outcome = await this.send(delivery);
     const succeeded = outcome.error === null;
     const last = delivery.attempts >= this.config.maxAttempts;
     await this.db
