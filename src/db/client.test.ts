@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, postgresUrl } from '../../test/helpers/databases.js';
+import { Relay } from '../../test/helpers/relay.js';
 import { type Database, openPostgres } from './client.js';
 
 const pending = Symbol('pending');
@@ -101,4 +102,40 @@ describe.runIf(postgresUrl)('a PostgreSQL transaction whose connection is lost',
       expect(await admin`select n from probe`).toEqual([]);
     });
   });
+});
+
+describe.runIf(postgresUrl)('a PostgreSQL pool after an outage', () => {
+  it('answers within about a second of the database coming back, however many attempts failed', async () => {
+    const database = await createPostgresDatabase(postgresUrl!);
+    const relay = new Relay(new URL(database.url));
+    await relay.up();
+    const db = await openPostgres(relay.url(new URL(database.url)), 4);
+    try {
+      await Promise.all([1, 2, 3, 4].map(() => db.query('select 1')));
+      await relay.down();
+      // Every refused attempt lengthens the wait before the next one.
+      for (let i = 0; i < 3; i++) {
+        await Promise.all([1, 2, 3, 4].map(() => db.query('select 1').catch(() => {})));
+      }
+      await relay.up();
+      const started = Date.now();
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map(async () => {
+          for (;;) {
+            const ok = await db.query('select 1').then(
+              () => true,
+              () => false,
+            );
+            if (ok || Date.now() - started > 30_000) return ok;
+          }
+        }),
+      );
+      expect(answers).toEqual([true, true, true, true]);
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await db.close();
+      await relay.down();
+      await database.drop();
+    }
+  }, 20_000);
 });
