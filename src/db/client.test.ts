@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,4 +140,89 @@ describe.runIf(postgresUrl)('a PostgreSQL pool after an outage', () => {
       await database.drop();
     }
   }, 20_000);
+});
+
+/*
+ * Faults of postgres.js 3.4.9 itself, repaired at install by scripts/patch-postgres.mjs. Each test
+ * hands the driver sockets it controls, so the fault is reached the same way every run.
+ */
+describe.runIf(postgresUrl)('the PostgreSQL driver as installed', () => {
+  let database: { url: string; drop(): Promise<void> };
+
+  beforeAll(async () => {
+    database = await createPostgresDatabase(postgresUrl!);
+  });
+
+  afterAll(() => database.drop());
+
+  /** A one-connection driver whose every socket passes through `adapt` first. */
+  function driver(adapt: (socket: Socket) => void = () => {}) {
+    const target = new URL(database.url);
+    const sockets: Socket[] = [];
+    const sql = postgres(database.url, {
+      max: 1,
+      connect_timeout: 3,
+      onnotice: () => {},
+      // Typed in the driver's documentation, not in its declarations.
+      ...({
+        socket: async () => {
+          const socket = connect(Number(target.port || 5432), target.hostname);
+          await once(socket, 'connect');
+          adapt(socket);
+          sockets.push(socket);
+          return socket;
+        },
+      } as object),
+    });
+    return { sql, sockets };
+  }
+
+  it('sends on a new socket after the old one closed with a statement still buffered', async () => {
+    const { sql, sockets } = driver();
+    try {
+      await sql`select 1`;
+      // Sent from an immediate callback, the statement waits in the driver's buffer for the next
+      // turn of the event loop; the socket closes in this one, as sockets whose peer went away do.
+      await new Promise((resolve) => setImmediate(resolve));
+      const cut = sql`select 2`.execute().then(
+        () => 'answered',
+        (error) => error.code,
+      );
+      await new Promise((resolve) => process.nextTick(resolve));
+      sockets.at(-1)!.destroy();
+      expect(await cut).toBe('CONNECTION_CLOSED');
+      const started = Date.now();
+      expect(await sql`select 3 as n`).toEqual([{ n: 3 }]);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  it('survives a connection lost while it looks up array types', async () => {
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', collect);
+    let sabotage = true;
+    const { sql } = driver((socket) => {
+      if (!sabotage) return;
+      sabotage = false;
+      const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (String(chunk).includes('pg_catalog.pg_type')) {
+          process.nextTick(() => socket.destroy(Object.assign(new Error('lost'), { code: 'ECONNRESET' })));
+        }
+        return write(chunk, ...rest);
+      }) as Socket['write'];
+    });
+    try {
+      await expect(sql`select 1`).rejects.toMatchObject({ code: 'ECONNRESET' });
+      expect(await sql`select 2 as n`).toEqual([{ n: 2 }]);
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', collect);
+      await sql.end({ timeout: 1 });
+    }
+  });
 });
