@@ -110,4 +110,33 @@ describeEachDatabase('Idempotency-Key', (use) => {
     const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
     expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
   });
+
+  it('answers what the write did when its answer cannot be stored, and keeps the key claimed', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('unstored');
+    const body = { name: t.unique('Unstored') };
+    // The database refuses the statement that stores the answer, as one going away would.
+    await t.database.db.query(`
+      create function refuse_answer() returns trigger language plpgsql as $$
+      begin raise exception 'answers are not stored now'; end $$`);
+    await t.database.db.query(`
+      create trigger refuse_answer before update on idempotency_keys
+        for each row when (new.state = 'completed') execute function refuse_answer()`);
+    let first: Awaited<ReturnType<typeof t.post>>;
+    try {
+      first = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    } finally {
+      await t.database.db.query('drop trigger refuse_answer on idempotency_keys');
+      await t.database.db.query('drop function refuse_answer()');
+    }
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ name: body.name });
+    // Nothing stored to replay: a retry is told the first is still running, and writes nothing.
+    const again = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('idempotency_key_in_progress');
+    const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
+    expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
+  });
 });
