@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Run by `npm run test:faults` (vitest.faults.config.ts): they start servers and clusters of their own.
+    exclude: [...configDefaults.exclude, 'test/faults/**'],
     pool: 'forks',
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     maxWorkers: 2,

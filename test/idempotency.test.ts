@@ -93,20 +93,55 @@ describeEachDatabase('Idempotency-Key', (use) => {
     expect(bad.body.error.param).toBe('Idempotency-Key');
   });
 
-  it('creates once under a burst of the same request with one key', async () => {
+  it('creates once under a burst of 50 identical requests with one key', async () => {
     const t = use();
     const owner = await t.userWithKey();
     const key = t.unique('burst');
     const body = { name: t.unique('Burst') };
     const replies = await Promise.all(
-      Array.from({ length: 20 }, () =>
+      Array.from({ length: 50 }, () =>
         t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) }),
       ),
     );
-    // Each retry either got the one answer or was told the first is still running.
-    for (const reply of replies) expect([201, 409]).toContain(reply.status);
-    const created = replies.filter((reply) => reply.status === 201);
-    expect(new Set(created.map((reply) => reply.body.id)).size).toBe(1);
+    // One request ran; each other one got its answer replayed or was told it is still running.
+    const original = replies.filter((r) => r.status === 201 && !r.headers['idempotent-replayed']);
+    expect(original).toHaveLength(1);
+    for (const reply of replies) {
+      if (reply.status === 201) expect(reply.body).toEqual(original[0]!.body);
+      else expect([reply.status, reply.body.error.code]).toEqual([409, 'idempotency_key_in_progress']);
+    }
+    const replayed = replies.filter((r) => r.headers['idempotent-replayed'] === 'true');
+    expect(replayed.every((r) => r.status === 201)).toBe(true);
+    expect(original.length + replayed.length + replies.filter((r) => r.status === 409).length).toBe(50);
+    const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
+    expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
+  });
+
+  it('answers what the write did when its answer cannot be stored, and keeps the key claimed', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('unstored');
+    const body = { name: t.unique('Unstored') };
+    // The database refuses the statement that stores the answer, as one going away would.
+    await t.database.db.query(`
+      create function refuse_answer() returns trigger language plpgsql as $$
+      begin raise exception 'answers are not stored now'; end $$`);
+    await t.database.db.query(`
+      create trigger refuse_answer before update on idempotency_keys
+        for each row when (new.state = 'completed') execute function refuse_answer()`);
+    let first: Awaited<ReturnType<typeof t.post>>;
+    try {
+      first = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    } finally {
+      await t.database.db.query('drop trigger refuse_answer on idempotency_keys');
+      await t.database.db.query('drop function refuse_answer()');
+    }
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ name: body.name });
+    // Nothing stored to replay: a retry is told the first is still running, and writes nothing.
+    const again = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('idempotency_key_in_progress');
     const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
     expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
   });

@@ -77,11 +77,68 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   };
 }
 
+/**
+ * postgres.js keeps a transaction pointed at its connection after that connection closes, and
+ * reuses the connection for other callers: a statement the transaction sends afterwards (its next
+ * one, or the rollback the driver sends when the work fails) runs in whichever session now holds
+ * the connection, outside any transaction of its own, or, while the connection is down, throws
+ * inside the driver where nothing can catch it and ends the process. So whenever a connection
+ * closes, every open transaction holds its statements for one turn of the event loop: by then the
+ * driver has rejected `begin` of the transactions that were on it, and those send nothing more.
+ */
+class TransactionGate {
+  private lost = false;
+  private held: Promise<void> | null = null;
+
+  /** A connection closed, perhaps this transaction's own. */
+  suspect(): void {
+    if (this.held || this.lost) return;
+    this.held = new Promise((resolve) =>
+      setImmediate(() => {
+        this.held = null;
+        resolve();
+      }),
+    );
+  }
+
+  /** `begin` rejected: the connection is gone, or the transaction is over anyway. */
+  close(): void {
+    this.lost = true;
+  }
+
+  get open(): boolean {
+    return !this.held && !this.lost;
+  }
+
+  /** Resolves once a statement may be sent; never, for a transaction whose connection is gone. */
+  async pass(): Promise<void> {
+    while (this.held) await this.held;
+    if (this.lost) await new Promise<never>(() => {});
+  }
+}
+
+/**
+ * How long a closed connection waits before connecting again, by the number of failed attempts in
+ * a row. The driver's own backoff grows to 20 seconds, and a query handed to a connection waiting
+ * out its delay waits with it, long after the database is back: a restart of a few hundred
+ * milliseconds became requests hanging for 20 seconds. A second at most keeps the retries cheap
+ * (one attempt a second per pooled connection) and the recovery prompt.
+ */
+function reconnectDelaySeconds(failures: number): number {
+  return Math.min(0.05 * 2 ** failures, 1) * (0.5 + Math.random() / 2);
+}
+
 export async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const gates = new Set<TransactionGate>();
   const sql = postgres(url, {
     max: poolSize,
     onnotice: () => {},
     connection: { application_name: 'orgstack' },
+    backoff: reconnectDelaySeconds,
+    // Called synchronously as a connection closes, before any transaction on it can send again.
+    onclose: () => {
+      for (const gate of gates) gate.suspect();
+    },
   });
   const busy: Busy = { statements: 0, transactions: 0 };
   const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
@@ -93,21 +150,41 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
           prepare: true,
         })) as unknown as T[],
     );
+  /** One attempt: the work's statements, and its end (the driver's commit or rollback), pass the gate. */
+  const attempt = <T>(work: (tx: Queryable) => Promise<T>): Promise<T> => {
+    const gate = new TransactionGate();
+    gates.add(gate);
+    const guarded = (tx: postgres.TransactionSql): Queryable => ({
+      query: (text, params) =>
+        gate.open ? run(tx, text, params) : gate.pass().then(() => run(tx, text, params)),
+    });
+    const settle = async (tx: postgres.TransactionSql) => {
+      try {
+        const result = await work(guarded(tx));
+        if (!gate.open) await gate.pass();
+        return result;
+      } catch (error) {
+        if (!gate.open) await gate.pass();
+        throw error;
+      }
+    };
+    const begun = sql.begin(settle) as Promise<T>;
+    begun.then(
+      () => gates.delete(gate),
+      () => {
+        gate.close();
+        gates.delete(gate);
+      },
+    );
+    return begun;
+  };
   return {
     kind: 'postgres',
     raw: sql,
     url,
     busy,
     query: (text, params) => run(sql, text, params),
-    transaction: (work) =>
-      counted(busy, 'transactions', () =>
-        withRetry(
-          () =>
-            sql.begin((tx) => work({ query: (text, params) => run(tx, text, params) })) as Promise<
-              Awaited<ReturnType<typeof work>>
-            >,
-        ),
-      ),
+    transaction: (work) => counted(busy, 'transactions', () => withRetry(() => attempt(work))),
     ping: async () => {
       await sql.unsafe('select 1');
     },

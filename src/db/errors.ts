@@ -31,11 +31,41 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };
 
+/**
+ * The database could not be reached, dropped the connection or is shutting down: nothing was wrong
+ * with the request, and the same request may succeed in a moment. postgres.js's own codes, the
+ * socket's, and SQLSTATE class 08 (connection exception) and 57P0x (shutdown) and 53300.
+ */
+const UNAVAILABLE = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+function isDatabaseUnavailable(code: string | undefined): boolean {
+  return code !== undefined && (UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code));
+}
+
 /** Turns a database error into the API error it stands for, or returns undefined if it is a real fault. */
 export function apiErrorFromDatabase(error: unknown): ApiError | undefined {
   if (!error || typeof error !== 'object') return undefined;
   const pg = error as PgError;
   const constraint = pg.constraint ?? pg.constraint_name ?? '';
+  if (isDatabaseUnavailable(pg.code)) {
+    return new ApiError('service_unavailable', 'The database is unavailable; retry in a moment.');
+  }
   switch (pg.code) {
     case '23505':
       return UNIQUE_VIOLATIONS[constraint]?.() ?? new ApiError('conflict', 'The resource already exists.');

@@ -170,8 +170,16 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
     const claimed = request.idempotency;
     if (!claimed) return payload;
     request.idempotency = null;
-    if (reply.statusCode >= 500) await release(ctx.db, claimed.callerScope, claimed.key);
-    else await keepAnswer(ctx.db, claimed.callerScope, claimed.key, reply.statusCode, String(payload ?? ''));
+    try {
+      if (reply.statusCode >= 500) await release(ctx.db, claimed.callerScope, claimed.key);
+      else
+        await keepAnswer(ctx.db, claimed.callerScope, claimed.key, reply.statusCode, String(payload ?? ''));
+    } catch (error) {
+      // The write is done (or refused) whatever happens here: the client gets its answer, not the
+      // failure to store it. The key stays claimed, so a retry is told the first is still running
+      // until the claim goes stale, as when the process dies at this point.
+      request.log.error({ err: error, idempotency_key: claimed.key }, 'idempotent answer not stored');
+    }
     return payload;
   };
 

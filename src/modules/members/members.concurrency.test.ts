@@ -19,17 +19,17 @@ async function owners(t: TestApp, org: string) {
 }
 
 describeEachDatabase('members under concurrency', (use) => {
-  it('adds the same user once when 20 requests race', async () => {
+  it('adds the same user once when 50 requests race', async () => {
     const t = use();
     const owner = await t.userWithKey();
     const org = await t.createOrganization(owner.key);
     const user = await t.createUser();
     const replies = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
+      Array.from({ length: 50 }, (_, i) =>
         t.post(members(org.id), { user_id: user.id, role: i % 2 ? 'admin' : 'viewer' }, { key: owner.key }),
       ),
     );
-    expect(statuses(replies)).toEqual([201, ...Array(19).fill(409)]);
+    expect(statuses(replies)).toEqual([201, ...Array(49).fill(409)]);
     for (const reply of replies.filter((r) => r.status === 409)) {
       expect(reply.body.error.code).toBe('already_member');
     }
@@ -62,6 +62,36 @@ describeEachDatabase('members under concurrency', (use) => {
     const users = await t.expect(200, t.get('/v1/users', { query: { email } }));
     expect(users.data).toHaveLength(1);
     expect(new Set(replies.map((r) => r.body.user_id))).toEqual(new Set([users.data[0].id]));
+  });
+
+  it('keeps exactly one owner when 50 owners are demoted or removed at once', async () => {
+    const t = use();
+    const first = await t.userWithKey();
+    const org = await t.createOrganization(first.key);
+    const others = await Promise.all(Array.from({ length: 49 }, () => t.createUser()));
+    for (const user of others) {
+      await t.expect(201, t.post(members(org.id), { user_id: user.id, role: 'owner' }));
+    }
+    const everyone = [first.user.id, ...others.map((user) => user.id)];
+    const ownerIds = async () =>
+      (await allMembers(t, org.id)).filter((m) => m.role === 'owner').map((m) => m.user_id);
+    expect((await ownerIds()).sort()).toEqual([...everyone].sort());
+    // Half are demoted, half removed, all at once: every change but the last one left is allowed.
+    const replies = await Promise.all(
+      everyone.map((userId, i) =>
+        i % 2 ? t.delete(member(org.id, userId)) : t.patch(member(org.id, userId), { role: 'admin' }),
+      ),
+    );
+    const refused = replies.filter((reply) => reply.status >= 400);
+    expect(refused.map((reply) => [reply.status, reply.body.error.code])).toEqual([[409, 'last_owner']]);
+    expect(replies.filter((reply) => reply.status === 200 || reply.status === 204)).toHaveLength(49);
+    // The refused one is the owner left; everyone else was demoted to admin or is gone.
+    const kept = replies.indexOf(refused[0]!);
+    expect(await ownerIds()).toEqual([everyone[kept]]);
+    const rows = await allMembers(t, org.id);
+    const admins = kept % 2 ? 25 : 24;
+    expect(rows.filter((m) => m.role === 'admin')).toHaveLength(admins);
+    expect(rows).toHaveLength(1 + admins);
   });
 
   it('keeps an owner when both owners are demoted at once, round after round', async () => {

@@ -315,15 +315,20 @@ describeEachDatabase('organizations', (use) => {
     expect(direct.data).toHaveLength(5);
   });
 
-  it('gives one 201 and one 409 for concurrent creations of the same slug', async () => {
+  it('gives one 201 and 49 409s for 50 concurrent creations of the same slug', async () => {
     const t = use();
     const { key } = await t.userWithKey();
     const slug = t.unique('race');
     const replies = await Promise.all(
-      Array.from({ length: 6 }, () => t.post('/v1/organizations', { name: 'Race', slug }, { key })),
+      Array.from({ length: 50 }, () => t.post('/v1/organizations', { name: 'Race', slug }, { key })),
     );
-    const statuses = replies.map((r) => r.status).sort();
-    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
-    expect(statuses.filter((s) => s === 409)).toHaveLength(5);
+    expect(replies.map((r) => r.status).sort()).toEqual([201, ...Array(49).fill(409)]);
+    for (const reply of replies.filter((r) => r.status === 409)) {
+      expect(reply.body.error).toMatchObject({ code: 'slug_taken', param: 'slug' });
+    }
+    const bySlug = await t.expect(200, t.get(`/v1/organizations/${slug}`, { key }));
+    expect(bySlug.id).toBe(replies.find((r) => r.status === 201)!.body.id);
+    const mine = await t.expect(200, t.get('/v1/organizations', { key, query: { limit: 100 } }));
+    expect(mine.data.filter((org: any) => org.slug === slug)).toHaveLength(1);
   });
 });
