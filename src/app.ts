@@ -19,9 +19,11 @@ import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
+import { budgetRoutes } from './modules/budgets/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { Project } from './modules/projects/schemas.js';
+import { usageRoutes } from './modules/usage/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
 import { TargetPolicy } from './modules/webhooks/targets.js';
@@ -162,6 +164,8 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
       await v1.register(projectRoutes(ctx));
+      await v1.register(usageRoutes(ctx));
+      await v1.register(budgetRoutes(ctx));
     },
     { prefix: '/v1' },
   );

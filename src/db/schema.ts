@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
+  date,
   foreignKey,
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   primaryKey,
   text,
@@ -289,5 +292,125 @@ export const projects = pgTable(
       .on(t.organizationId, sql`lower(${t.name})`)
       .where(sql`${t.deletedAt} is null`),
     index('projects_org_idx').on(t.organizationId, t.id),
+  ],
+);
+
+/**
+ * One accepted usage batch. The `Idempotency-Key` it came with is stored in the transaction that
+ * stores the batch, behind a unique index, so a retry is answered with this row even when the
+ * process died before the generic idempotency record was written.
+ */
+export const usageBatches = pgTable(
+  'usage_batches',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    // SHA-256 of the records as sent, so a key reused for other records is refused.
+    fingerprint: text('fingerprint').notNull(),
+    recordCount: integer('record_count').notNull(),
+    totalCost: numeric('total_cost').notNull(),
+    totalBytes: bigint('total_bytes', { mode: 'number' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('usage_batches_idempotency_key')
+      .on(t.organizationId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+  ],
+);
+
+/**
+ * Usage records as ingested: the ledger the rollups are derived from. Summaries never read it.
+ * No foreign keys: a batch of 10,000 rows would pay 10,000 lookups, and rows are only ever
+ * written by the transaction that writes their batch.
+ */
+export const usageRecords = pgTable(
+  'usage_records',
+  {
+    batchId: uuid('batch_id').notNull(),
+    // Position in the batch (1-based), so a record is named by (batch_id, seq).
+    seq: integer('seq').notNull(),
+    organizationId: uuid('organization_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    pipelineId: text('pipeline_id'),
+    billingType: text('billing_type').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.batchId, t.seq] }),
+    check('usage_records_billing_type_check', sql`${t.billingType} in ('billable', 'non_billable')`),
+    check('usage_records_amounts_check', sql`${t.bytes} >= 0 and ${t.cost} >= 0`),
+  ],
+);
+
+/**
+ * Hourly rollups of usage, upserted in the transaction of each batch: what every cost summary
+ * reads. `pipeline_id` is '' for usage without a pipeline (a primary key column cannot be null).
+ */
+export const usageHourly = pgTable(
+  'usage_hourly',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
+    billingType: text('billing_type').notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    // One storage type over a range of hours is one range of this key.
+    primaryKey({
+      name: 'usage_hourly_pk',
+      columns: [t.organizationId, t.storageType, t.hour, t.billingType, t.pipelineId],
+    }),
+    // Every storage type over a range of hours.
+    index('usage_hourly_org_hour_idx').on(t.organizationId, t.hour),
+  ],
+);
+
+/**
+ * Billable cost per organization and calendar month (UTC), its teams' usage included: each batch
+ * adds to the row of its organization and of every ancestor, so a budget check reads one row per
+ * level of the tree instead of summing usage.
+ */
+export const usageMonthTotals = pgTable(
+  'usage_month_totals',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    month: date('month').notNull(),
+    rootId: uuid('root_id').notNull(),
+    billableCost: numeric('billable_cost').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.month] })],
+);
+
+/**
+ * A monthly budget and the overage allowed past it. No `monthly_limit`: nothing is enforced.
+ * Usage that would take a month's billable cost past `monthly_limit + max_overage` is refused.
+ */
+export const budgets = pgTable(
+  'budgets',
+  {
+    organizationId: uuid('organization_id')
+      .primaryKey()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    monthlyLimit: numeric('monthly_limit'),
+    currency: text('currency').notNull().default('USD'),
+    maxOverage: numeric('max_overage').notNull().default('0'),
+    ...timestamps,
+  },
+  (t) => [
+    check('budgets_amounts_check', sql`${t.monthlyLimit} >= 0 and ${t.maxOverage} >= 0`),
   ],
 );

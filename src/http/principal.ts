@@ -9,6 +9,8 @@ export const SCOPES = [
   'user:write',
   'api_key:read',
   'api_key:write',
+  'usage:read',
+  'usage:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -10,6 +10,8 @@ const ALL_SCOPES = [
   'user:write',
   'api_key:read',
   'api_key:write',
+  'usage:read',
+  'usage:write',
 ];
 
 const ids = (page: { data: { id: string }[] }) => page.data.map((row) => row.id);
