@@ -280,6 +280,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         key_id: [key.id],
         id: [webhook.id],
         project_id: [project.id, project.slug],
+        storage_type: ['s3', 'bigquery'],
         any: ids,
       };
       await check(t, op, fixtures, [

@@ -410,7 +410,5 @@ export const budgets = pgTable(
     maxOverage: numeric('max_overage').notNull().default('0'),
     ...timestamps,
   },
-  (t) => [
-    check('budgets_amounts_check', sql`${t.monthlyLimit} >= 0 and ${t.maxOverage} >= 0`),
-  ],
+  (t) => [check('budgets_amounts_check', sql`${t.monthlyLimit} >= 0 and ${t.maxOverage} >= 0`)],
 );

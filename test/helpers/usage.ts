@@ -2,7 +2,8 @@ import type { TestApp } from './app.js';
 
 export const usage = (org: string) => `/v1/organizations/${org}/usage`;
 export const costs = (org: string) => `/v1/organizations/${org}/costs`;
-export const storageCosts = (org: string, type = 's3') => `/v1/organizations/${org}/costs/storage-types/${type}`;
+export const storageCosts = (org: string, type = 's3') =>
+  `/v1/organizations/${org}/costs/storage-types/${type}`;
 export const budget = (org: string) => `/v1/organizations/${org}/budget`;
 export const maxOverages = (org: string) => `/v1/organizations/${org}/max-overages`;
 

@@ -29,7 +29,7 @@ export function budgetRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Set the monthly budget (admins)',
         description:
           "The budget covers the organization's teams too. Billable usage that would take a calendar " +
-          "month (UTC) past `monthly_limit + max_overage` is refused with 402 `budget_exceeded`.",
+          'month (UTC) past `monthly_limit + max_overage` is refused with 402 `budget_exceeded`.',
         params: OrgParams,
         body: PutBudgetBody,
         response: { 200: Budget, ...errors(400, 401, 403, 404, 409, 422) },

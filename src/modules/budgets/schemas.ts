@@ -15,7 +15,7 @@ export const Budget = Type.Object({
   ceiling: Nullable(Type.String(), '`monthly_limit + max_overage`: billable usage past it is refused.'),
   period: Type.String({ description: 'The current calendar month (UTC), e.g. `2026-12`.' }),
   period_cost: Type.String({
-    description: "Billable cost of the organization and its teams in `period`, exact decimal.",
+    description: 'Billable cost of the organization and its teams in `period`, exact decimal.',
   }),
   updated_at: NullableTimestamp('Null when no budget was ever set.'),
 });

@@ -23,10 +23,7 @@ describeEachDatabase('usage ingestion', (use) => {
       {"storage_type": "s3", "billing_type": "billable", "bytes": 1, "cost": 1e-7, "occurred_at": "${hoursAgo(0.5)}"},
       {"storage_type": "s3", "billing_type": "billable", "bytes": 1, "cost": 0.10000000000000000555, "occurred_at": "${hoursAgo(0.5)}"}
     ]}`;
-    const numbers = await t.expect(
-      201,
-      t.post(usage(org.id), literal, { key: owner.key, headers: json }),
-    );
+    const numbers = await t.expect(201, t.post(usage(org.id), literal, { key: owner.key, headers: json }));
     expect(numbers.total_cost).toBe('0.40000010000000000555');
 
     const tiny = Array.from({ length: 10 }, () => usageRecord({ cost: '0.00000000000000000001' }));
@@ -42,7 +39,12 @@ describeEachDatabase('usage ingestion', (use) => {
     const t = use();
     const { owner, org } = await t.ownerWithTeam();
     const records = Array.from({ length: 10_000 }, (_, i) =>
-      usageRecord({ pipeline_id: `pipe-${i % 7}`, bytes: i, cost: '0.001', occurred_at: hoursAgo((i % 5) + 0.5) }),
+      usageRecord({
+        pipeline_id: `pipe-${i % 7}`,
+        bytes: i,
+        cost: '0.001',
+        occurred_at: hoursAgo((i % 5) + 0.5),
+      }),
     );
     const batch = await t.expect(201, t.post(usage(org.id), { records }, { key: owner.key }));
     expect(batch).toMatchObject({ accepted: 10_000, total_cost: '10', total_bytes: 49_995_000 });
@@ -97,7 +99,10 @@ describeEachDatabase('usage ingestion', (use) => {
     const t = use();
     const { owner, org } = await t.ownerWithTeam();
     const orgKey = await t.organizationKey(org.id, owner.key);
-    const records = [usageRecord({ cost: '2.5' }), usageRecord({ cost: '0.5', billing_type: 'non_billable' })];
+    const records = [
+      usageRecord({ cost: '2.5' }),
+      usageRecord({ cost: '0.5', billing_type: 'non_billable' }),
+    ];
     const headers = { 'idempotency-key': 'batch-0001' };
     const first = await t.post(usage(org.id), { records }, { key: owner.key, headers });
     expect(first.status).toBe(201);
@@ -151,15 +156,22 @@ describeEachDatabase('usage ingestion', (use) => {
     const { owner, org, team } = await t.ownerWithTeam();
     const viewer = await t.userWithKey();
     const admin = await t.userWithKey();
-    await t.expect(201, t.post(members(org.id), { user_id: viewer.user.id, role: 'viewer' }, { key: owner.key }));
-    await t.expect(201, t.post(members(org.id), { user_id: admin.user.id, role: 'admin' }, { key: owner.key }));
+    await t.expect(
+      201,
+      t.post(members(org.id), { user_id: viewer.user.id, role: 'viewer' }, { key: owner.key }),
+    );
+    await t.expect(
+      201,
+      t.post(members(org.id), { user_id: admin.user.id, role: 'admin' }, { key: owner.key }),
+    );
     const rootKey = await t.organizationKey(org.id, owner.key);
     const teamKey = await t.organizationKey(team.id, owner.key);
     const readOnly = await t.organizationKey(org.id, owner.key, ['usage:read']);
     const stranger = await t.userWithKey();
     const body = { records: [usageRecord()] };
 
-    for (const key of [admin.key, ADMIN_KEY, rootKey]) await t.expect(201, t.post(usage(team.id), body, { key }));
+    for (const key of [admin.key, ADMIN_KEY, rootKey])
+      await t.expect(201, t.post(usage(team.id), body, { key }));
     await t.expect(201, t.post(usage(team.id), body, { key: teamKey }));
     expect((await t.post(usage(org.id), body, { key: teamKey })).status).toBe(404);
     expect((await t.post(usage(org.id), body, { key: viewer.key })).status).toBe(403);
@@ -208,8 +220,12 @@ describeEachDatabase('usage ingestion', (use) => {
 
 it('quotes the numbers of decimal fields only, as written', () => {
   expect(quoteDecimalNumbers('{"cost": 0.1, "bytes": 5}')).toBe('{"cost": "0.1", "bytes": 5}');
-  expect(quoteDecimalNumbers('{"a":[{"cost":-1e-7}],"cost":"2"}')).toBe('{"a":[{"cost":"-1e-7"}],"cost":"2"}');
-  expect(quoteDecimalNumbers('{"co\\u0073t": 3, "note": "cost: 4"}')).toBe('{"co\\u0073t": "3", "note": "cost: 4"}');
+  expect(quoteDecimalNumbers('{"a":[{"cost":-1e-7}],"cost":"2"}')).toBe(
+    '{"a":[{"cost":"-1e-7"}],"cost":"2"}',
+  );
+  expect(quoteDecimalNumbers('{"co\\u0073t": 3, "note": "cost: 4"}')).toBe(
+    '{"co\\u0073t": "3", "note": "cost: 4"}',
+  );
   expect(quoteDecimalNumbers('{"x\\"cost": 1}')).toBe('{"x\\"cost": 1}');
   expect(quoteDecimalNumbers('{"monthly_limit": 10, "max_overage": 0.5}')).toBe(
     '{"monthly_limit": "10", "max_overage": "0.5"}',
