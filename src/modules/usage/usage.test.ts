@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ADMIN_KEY, describeEachDatabase } from '../../../test/helpers/app.js';
 import { members } from '../../../test/helpers/members.js';
 import { hoursAgo, storageCosts, storedUsage, usage, usageRecord } from '../../../test/helpers/usage.js';
+import { MIGRATIONS_FOLDER } from '../../db/migrate.js';
 import { quoteDecimalNumbers } from './decimals.js';
 
 const json = { 'content-type': 'application/json' };
@@ -232,4 +235,37 @@ it('quotes the numbers of decimal fields only, as written', () => {
   );
   expect(quoteDecimalNumbers('{"cost": [1]}')).toBe('{"cost": [1]}');
   expect(quoteDecimalNumbers('{"cost": 1')).toBe('{"cost": "1"');
+});
+
+describeEachDatabase('usage scopes on existing keys', (use) => {
+  it('gives keys made with every earlier scope the usage scopes, and leaves narrower keys alone', async () => {
+    const t = use();
+    const { keyId: everythingId } = await t.userWithKey();
+    const { keyId: narrowId } = await t.userWithKey(['organization:read', 'member:write']);
+    const earlier = [
+      'organization:read',
+      'organization:write',
+      'member:read',
+      'member:write',
+      'user:read',
+      'user:write',
+      'api_key:read',
+      'api_key:write',
+    ];
+    // As keys made before the usage scopes existed were stored.
+    await t.database.db.query('update api_keys set scopes = $1::text[] where id = $2', [
+      earlier,
+      everythingId,
+    ]);
+    const migration = readFileSync(join(MIGRATIONS_FOLDER, '0007_usage_scopes.sql'), 'utf8');
+    await t.database.db.query(migration);
+    await t.database.db.query(migration);
+    const rows = await t.database.db.query<{ id: string; scopes: string[] }>(
+      'select id, scopes from api_keys where id = any($1::uuid[])',
+      [[everythingId, narrowId]],
+    );
+    const scopes = Object.fromEntries(rows.map((row) => [row.id, [...row.scopes].sort()]));
+    expect(scopes[everythingId]).toEqual([...earlier, 'usage:read', 'usage:write'].sort());
+    expect(scopes[narrowId]).toEqual(['member:write', 'organization:read']);
+  });
 });
