@@ -50,7 +50,7 @@ const USAGE = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [opti
   --orgs N          organizations to seed (default 100000, env BENCH_ORGS)
   --members N       members of the big organization (default 100000, env BENCH_MEMBERS)
   --user-orgs N     organizations of the multi-organization user (default 1000, env BENCH_USER_ORGS)
-  --usage-records N usage records the seeded hourly rollups of the big organization count
+  --usage-records N usage records the seeded rollups of the big organization count
                     (default 10000000, env BENCH_USAGE_RECORDS)
   --usage-raw N     raw usage records seeded beside them (default 1000000, env BENCH_USAGE_RAW)
   --duration S      measured seconds per workload (default 10, env BENCH_DURATION)
@@ -674,7 +674,7 @@ function markdown(summary, checks, meta) {
   if (meta.fixtures.usage) {
     const u = meta.fixtures.usage;
     lines.push(
-      `Usage history: ${fmt(u.usageRollups)} hourly rollups counting ${fmt(u.usageRecords)} records over ` +
+      `Usage history: ${fmt(u.usageRollups)} rollup rows counting ${fmt(u.usageRecords)} records over ` +
         `${USAGE_DAYS} days, ${fmt(u.usageRaw)} raw records.`,
     );
   }

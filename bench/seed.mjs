@@ -247,8 +247,8 @@ export const USAGE_DAYS = 30;
 
 /**
  * Usage history of the big organization, written the way ingestion leaves it, but directly in SQL:
- * hourly rollups worth `records` records over the last USAGE_DAYS days (every storage type,
- * pipeline and billing type in every hour), the month totals its budget checks read, a budget, and
+ * rollups worth `records` records over the last USAGE_DAYS days (every storage type, pipeline and
+ * billing type in every hour, at the three grains ingestion keeps), the month totals its budget checks read, a budget, and
  * a raw `usage_records` table of `raw` rows in batches of 1,000. Summaries read only the rollups,
  * so the raw rows are a sample (the ledger ingestion writes to), not the records the rollups count.
  */
@@ -275,6 +275,18 @@ export async function seedUsage(sql, { records, raw }, log = () => {}) {
            c.n * 1048576, c.n * 0.0001, c.n
       from generate_series(0, ${hours - 1}) as h, generate_series(0, ${series - 1}) as s,
            lateral (select ${perRow} + case when h * ${series} + s < ${remainder} then 1 else 0 end as n) as c`);
+  // The other two grains, derived as ingestion keeps them: every pipeline per hour, each pipeline per day.
+  await sql.unsafe(`
+    insert into usage_hourly_totals (organization_id, storage_type, hour, billing_type, root_id, bytes, cost,
+                                     record_count)
+    select organization_id, storage_type, hour, billing_type, root_id, sum(bytes), sum(cost), sum(record_count)
+      from usage_hourly where organization_id = '${big.id}' group by 1, 2, 3, 4, 5`);
+  await sql.unsafe(`
+    insert into usage_daily (organization_id, storage_type, day, billing_type, pipeline_id, root_id, bytes, cost,
+                             record_count)
+    select organization_id, storage_type, date_trunc('day', hour, 'UTC'), billing_type, pipeline_id, root_id,
+           sum(bytes), sum(cost), sum(record_count)
+      from usage_hourly where organization_id = '${big.id}' group by 1, 2, 3, 4, 5, 6`);
   await sql.unsafe(`
     insert into usage_month_totals (organization_id, month, root_id, billable_cost)
     select '${big.id}', date_trunc('month', hour at time zone 'UTC')::date, '${big.root_id}', sum(cost)
@@ -311,7 +323,8 @@ export async function seedUsage(sql, { records, raw }, log = () => {}) {
   log(`usage vacuum analyze in ${Date.now() - started} ms`);
   const [counts] = await sql`
     select (select sum(record_count) from usage_hourly)::bigint::text as records,
-           (select count(*) from usage_hourly)::int as rollups,
+           (select count(*) from usage_hourly)::int + (select count(*) from usage_hourly_totals)::int
+             + (select count(*) from usage_daily)::int as rollups,
            (select count(*) from usage_records)::int as raw`;
   return {
     usageOrgId: big.id,

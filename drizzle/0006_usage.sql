@@ -21,6 +21,19 @@ CREATE TABLE "usage_batches" (
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "usage_daily" (
+	"organization_id" uuid NOT NULL,
+	"storage_type" text NOT NULL,
+	"day" timestamp (3) with time zone NOT NULL,
+	"billing_type" text NOT NULL,
+	"pipeline_id" text NOT NULL,
+	"root_id" uuid NOT NULL,
+	"bytes" bigint NOT NULL,
+	"cost" numeric NOT NULL,
+	"record_count" bigint NOT NULL,
+	CONSTRAINT "usage_daily_pk" PRIMARY KEY("organization_id","storage_type","day","billing_type","pipeline_id")
+);
+--> statement-breakpoint
 CREATE TABLE "usage_hourly" (
 	"organization_id" uuid NOT NULL,
 	"storage_type" text NOT NULL,
@@ -32,6 +45,18 @@ CREATE TABLE "usage_hourly" (
 	"cost" numeric NOT NULL,
 	"record_count" bigint NOT NULL,
 	CONSTRAINT "usage_hourly_pk" PRIMARY KEY("organization_id","storage_type","hour","billing_type","pipeline_id")
+);
+--> statement-breakpoint
+CREATE TABLE "usage_hourly_totals" (
+	"organization_id" uuid NOT NULL,
+	"storage_type" text NOT NULL,
+	"hour" timestamp (3) with time zone NOT NULL,
+	"billing_type" text NOT NULL,
+	"root_id" uuid NOT NULL,
+	"bytes" bigint NOT NULL,
+	"cost" numeric NOT NULL,
+	"record_count" bigint NOT NULL,
+	CONSTRAINT "usage_hourly_totals_pk" PRIMARY KEY("organization_id","storage_type","hour","billing_type")
 );
 --> statement-breakpoint
 CREATE TABLE "usage_month_totals" (
@@ -61,4 +86,5 @@ CREATE TABLE "usage_records" (
 ALTER TABLE "budgets" ADD CONSTRAINT "budgets_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "usage_batches" ADD CONSTRAINT "usage_batches_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "usage_batches_idempotency_key" ON "usage_batches" USING btree ("organization_id","idempotency_key") WHERE "usage_batches"."idempotency_key" is not null;--> statement-breakpoint
-CREATE INDEX "usage_hourly_org_hour_idx" ON "usage_hourly" USING btree ("organization_id","hour");
+CREATE INDEX "usage_hourly_org_hour_idx" ON "usage_hourly" USING btree ("organization_id","hour");--> statement-breakpoint
+CREATE INDEX "usage_hourly_totals_org_hour_idx" ON "usage_hourly_totals" USING btree ("organization_id","hour");

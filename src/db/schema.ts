@@ -351,8 +351,12 @@ export const usageRecords = pgTable(
 );
 
 /**
- * Hourly rollups of usage, upserted in the transaction of each batch: what every cost summary
- * reads. `pipeline_id` is '' for usage without a pipeline (a primary key column cannot be null).
+ * Usage rollups, upserted in the transaction of each batch; cost summaries read these, never the
+ * records. Three grains, so a long range reads few rows however many pipelines there are:
+ * per pipeline and hour (this table: pipeline filters and the partial days at a range's edges),
+ * every pipeline together per hour (`usage_hourly_totals`: totals and `by_hour`) and per pipeline
+ * and day (`usage_daily`: `by_pipeline` over whole days). `pipeline_id` is '' for usage without a
+ * pipeline (a primary key column cannot be null).
  */
 export const usageHourly = pgTable(
   'usage_hourly',
@@ -373,8 +377,52 @@ export const usageHourly = pgTable(
       name: 'usage_hourly_pk',
       columns: [t.organizationId, t.storageType, t.hour, t.billingType, t.pipelineId],
     }),
-    // Every storage type over a range of hours.
+    // Every storage type over a range of hours, for one pipeline.
     index('usage_hourly_org_hour_idx').on(t.organizationId, t.hour),
+  ],
+);
+
+/** Usage per hour with every pipeline added together (see `usage_hourly`). */
+export const usageHourlyTotals = pgTable(
+  'usage_hourly_totals',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
+    billingType: text('billing_type').notNull(),
+    rootId: uuid('root_id').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'usage_hourly_totals_pk',
+      columns: [t.organizationId, t.storageType, t.hour, t.billingType],
+    }),
+    index('usage_hourly_totals_org_hour_idx').on(t.organizationId, t.hour),
+  ],
+);
+
+/** Usage per pipeline and calendar day (UTC) (see `usage_hourly`). */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    day: timestamp('day', { withTimezone: true, precision: 3 }).notNull(),
+    billingType: text('billing_type').notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'usage_daily_pk',
+      columns: [t.organizationId, t.storageType, t.day, t.billingType, t.pipelineId],
+    }),
   ],
 );
 

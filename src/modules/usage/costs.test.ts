@@ -172,6 +172,64 @@ describeEachDatabase('cost summaries', (use) => {
     expect(teamTree.total_cost).toBe('6');
   });
 
+  it('agrees with the records over whole days, partial days and single hours alike', async () => {
+    const t = use();
+    const { owner, org } = await t.ownerWithTeam();
+    const pipelines = ['a', 'b', null];
+    // 240 records over the last five days, in every hour-of-day, three pipelines, both billing types.
+    const records = Array.from({ length: 240 }, (_, i) => ({
+      occurred_at: new Date(Date.now() - 60_000 - i * 29 * 60_000).toISOString(),
+      pipeline_id: pipelines[i % 3],
+      billing_type: i % 4 === 0 ? 'non_billable' : 'billable',
+      cost: String(1 + (i % 17)),
+      bytes: i,
+    }));
+    await ingest(t, org.id, owner.key, records);
+    const ranges = [
+      [hourMark(120), hourMark(0)],
+      [hourMark(100, 30), hourMark(3, 10)],
+      [hourMark(50), hourMark(49)],
+      [hourMark(30, 1), hourMark(29, 59)],
+      [hourMark(72), hourMark(24)],
+    ];
+    for (const [start, end] of ranges) {
+      for (const filter of [{}, { pipeline_id: 'a' }, { billing_type: 'non_billable' }]) {
+        const query = { start: start!, end: end!, ...filter };
+        const summary = await t.expect(200, t.get(storageCosts(org.id), { key: owner.key, query }));
+        const from = Date.parse(summary.start_at);
+        const to = Date.parse(summary.end_at);
+        const counted = records.filter(
+          (r) =>
+            Date.parse(r.occurred_at) >= from &&
+            Date.parse(r.occurred_at) < to &&
+            (!('pipeline_id' in filter) || r.pipeline_id === filter.pipeline_id) &&
+            (!('billing_type' in filter) || r.billing_type === filter.billing_type),
+        );
+        const total = (rows: typeof records) => String(rows.reduce((sum, r) => sum + Number(r.cost), 0));
+        const where = JSON.stringify(query);
+        expect(summary.total_cost, where).toBe(total(counted));
+        expect(summary.record_count, where).toBe(counted.length);
+        const byPipeline = Object.fromEntries(
+          summary.by_pipeline.map((p: any) => [String(p.pipeline_id), [p.total_cost, p.record_count]]),
+        );
+        const expected = Object.fromEntries(
+          [...new Set(counted.map((r) => String(r.pipeline_id)))].map((p) => {
+            const rows = counted.filter((r) => String(r.pipeline_id) === p);
+            return [p, [total(rows), rows.length]];
+          }),
+        );
+        expect(byPipeline, where).toEqual(expected);
+        const hours = summary.by_hour.reduce((sum: number, h: any) => sum + h.record_count, 0);
+        expect(hours, where).toBe(counted.length);
+      }
+    }
+    const all = await t.expect(
+      200,
+      t.get(costs(org.id), { key: owner.key, query: { start: hourMark(120), end: hourMark(0, 59) } }),
+    );
+    expect(all.record_count).toBe(240);
+  });
+
   it('refuses bad ranges and filters with 400 naming the field', async () => {
     const t = use();
     const { owner, org } = await t.ownerWithTeam();

@@ -40,9 +40,26 @@ export interface InsertedBatch extends StoredBatch {
 /** Decimal text without trailing zeros: `0.30` -> `0.3`, `2.000` -> `2`. */
 export const decimalText = (expression: string) => `trim_scale(${expression})::text`;
 
+/** Adds the rows of `input` to one rollup table, grouped by its key (the grain's time column is `at`). */
+function rollupSql(table: string, at: string, pipeline: boolean): string {
+  const pipe = pipeline ? ", coalesce(pipeline_id, '')" : '';
+  const columns = `organization_id, storage_type, ${at}, billing_type${pipeline ? ', pipeline_id' : ''}`;
+  const key = `storage_type, ${at}, billing_type${pipe}`;
+  return `insert into ${table} as r (${columns}, root_id, bytes, cost, record_count)
+       select $2::uuid, ${key}, $3::uuid, sum(bytes), sum(cost), count(*)
+         from input
+        where exists (select 1 from claim)
+        group by ${key}
+        -- One order for every writer, so two batches upserting the same rows cannot deadlock.
+        order by ${key}
+       on conflict (${columns}) do update
+          set bytes = r.bytes + excluded.bytes, cost = r.cost + excluded.cost,
+              record_count = r.record_count + excluded.record_count`;
+}
+
 /**
  * Stores a batch in one statement: the batch row (claiming its idempotency key), every record
- * (`unnest` of the column arrays) and the hourly rollups it adds to. When the key was already
+ * (`unnest` of the column arrays) and the rollups it adds to. When the key was already
  * used in this organization the claim inserts nothing, nor does anything else, and no row comes
  * back. A concurrent batch with the same key waits here for the first to commit or roll back.
  */
@@ -54,7 +71,7 @@ export async function insertBatch(
   const rows = await db.query<InsertedBatch>(
     `with input as materialized (
        select r.seq::int as seq, r.storage_type, r.pipeline_id, r.billing_type, r.bytes, r.cost, r.occurred_at,
-              date_trunc('hour', r.occurred_at, 'UTC') as hour
+              date_trunc('hour', r.occurred_at, 'UTC') as hour, date_trunc('day', r.occurred_at, 'UTC') as day
          from unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::numeric[], $11::timestamptz[])
               with ordinality as r(storage_type, pipeline_id, billing_type, bytes, cost, occurred_at, seq)
      ),
@@ -72,19 +89,9 @@ export async function insertBatch(
               input.bytes, input.cost, input.occurred_at
          from input cross join claim
      ),
-     rolled as (
-       insert into usage_hourly as h (organization_id, storage_type, hour, billing_type, pipeline_id, root_id,
-                                      bytes, cost, record_count)
-       select $2::uuid, storage_type, hour, billing_type, coalesce(pipeline_id, ''), $3::uuid, sum(bytes), sum(cost), count(*)
-         from input
-        where exists (select 1 from claim)
-        group by storage_type, hour, billing_type, coalesce(pipeline_id, '')
-        -- One order for every writer, so two batches upserting the same hours cannot deadlock.
-        order by storage_type, hour, billing_type, coalesce(pipeline_id, '')
-       on conflict (organization_id, storage_type, hour, billing_type, pipeline_id) do update
-          set bytes = h.bytes + excluded.bytes, cost = h.cost + excluded.cost,
-              record_count = h.record_count + excluded.record_count
-     )
+     hourly as (${rollupSql('usage_hourly', 'hour', true)}),
+     hourly_totals as (${rollupSql('usage_hourly_totals', 'hour', false)}),
+     daily as (${rollupSql('usage_daily', 'day', true)})
      select claim.id, claim.record_count, ${decimalText('claim.total_cost')} as total_cost,
             claim.total_bytes::text as total_bytes, claim.fingerprint,
             coalesce((select json_agg(json_build_object('month', m.month, 'cost', m.cost) order by m.month)
@@ -131,6 +138,9 @@ export interface SummaryFilter {
   /** Whole hours: [startAt, endAt). */
   startAt: string;
   endAt: string;
+  /** The whole days (UTC) inside [startAt, endAt): [firstDay, endDay), empty when equal. */
+  firstDay: string;
+  endDay: string;
   storageType?: string;
   billingType?: string;
   pipelineId?: string;
@@ -153,57 +163,100 @@ export interface CostSummaryRow extends TotalsRow {
   storage_type: string | null;
 }
 
-const TOTALS = `${decimalText('coalesce(sum(h.cost), 0)')} as total_cost,
-  coalesce(sum(h.bytes), 0)::text as total_bytes, coalesce(sum(h.record_count), 0)::text as record_count`;
+const sums = (table: string) => `${decimalText(`coalesce(sum(${table}.cost), 0)`)} as total_cost,
+  coalesce(sum(${table}.bytes), 0)::text as total_bytes, coalesce(sum(${table}.record_count), 0)::text as record_count`;
 
-/** The rollup rows a summary covers: organization (or its subtree), hours, filters. */
-function summaryWhere(filter: SummaryFilter, params: unknown[]): string {
-  params.push(filter.organizationId, filter.startAt, filter.endAt);
+/**
+ * Conditions on rollup rows of `table` (alias) for a summary: the organization (or its subtree),
+ * the filters, and `during`, a condition on its time column. Parameters are appended to `params`.
+ */
+function rollupWhere(table: string, filter: SummaryFilter, params: unknown[], during: string): string {
   const where = [
     filter.includeChildren
-      ? `h.organization_id in (select o.id from organizations o where o.id = $1 or o.ancestor_ids @> array[$1::uuid])`
-      : 'h.organization_id = $1',
-    'h.hour >= $2::timestamptz',
-    'h.hour < $3::timestamptz',
+      ? `${table}.organization_id in (select o.id from organizations o where o.id = $1 or o.ancestor_ids @> array[$1::uuid])`
+      : `${table}.organization_id = $1`,
+    during,
   ];
   const equal = (column: string, value: string | undefined) => {
     if (value === undefined) return;
     params.push(value);
-    where.push(`${column} = $${params.length}`);
+    where.push(`${table}.${column} = $${params.length}`);
   };
-  equal('h.storage_type', filter.storageType);
-  equal('h.billing_type', filter.billingType);
-  equal('h.pipeline_id', filter.pipelineId);
+  equal('storage_type', filter.storageType);
+  equal('billing_type', filter.billingType);
+  equal('pipeline_id', filter.pipelineId);
   return where.join(' and ');
 }
 
-/** Totals of one storage type, by pipeline and by hour: one pass over the rollups. */
+/** $1 organization, $2 start, $3 end; with `days`, $4 first whole day and $5 the end of the whole days. */
+const rangeParams = (filter: SummaryFilter, days = false): unknown[] => [
+  filter.organizationId,
+  filter.startAt,
+  filter.endAt,
+  ...(days ? [filter.firstDay, filter.endDay] : []),
+];
+const HOURS = (table: string) => `${table}.hour >= $2::timestamptz and ${table}.hour < $3::timestamptz`;
+
+/**
+ * Totals of one storage type, by pipeline and by hour, in one statement. Without a pipeline filter
+ * the totals and hours come from `usage_hourly_totals` and the pipelines from `usage_daily` for the
+ * whole days plus `usage_hourly` for the hours around them; with one, from `usage_hourly` alone.
+ */
 export async function summarizeStorageType(
   db: Queryable,
   filter: SummaryFilter,
 ): Promise<StorageTypeSummaryRow[]> {
-  const params: unknown[] = [];
-  const where = summaryWhere(filter, params);
+  if (filter.pipelineId !== undefined) {
+    const params = rangeParams(filter);
+    return db.query<StorageTypeSummaryRow>(
+      `select case when grouping(h.pipeline_id) = 0 then 'pipeline' when grouping(h.hour) = 0 then 'hour'
+                   else 'all' end as grouping,
+              nullif(h.pipeline_id, '') as pipeline_id, ${isoText('h.hour')} as hour, ${sums('h')}
+         from usage_hourly h
+        where ${rollupWhere('h', filter, params, HOURS('h'))}
+        group by grouping sets ((), (h.pipeline_id), (h.hour))
+        order by grouping(h.pipeline_id), grouping(h.hour), h.pipeline_id, h.hour`,
+      params,
+    );
+  }
+  const params = rangeParams(filter, true);
+  const totals = rollupWhere('t', filter, params, HOURS('t'));
+  const days = rollupWhere('d', filter, params, 'd.day >= $4::timestamptz and d.day < $5::timestamptz');
+  const edges = rollupWhere(
+    'h',
+    filter,
+    params,
+    `h.hour >= $2::timestamptz and h.hour < $3::timestamptz
+     and (h.hour < $4::timestamptz or h.hour >= $5::timestamptz)`,
+  );
   return db.query<StorageTypeSummaryRow>(
-    `select case when grouping(h.pipeline_id) = 0 then 'pipeline' when grouping(h.hour) = 0 then 'hour'
-                 else 'all' end as grouping,
-            nullif(h.pipeline_id, '') as pipeline_id, ${isoText('h.hour')} as hour, ${TOTALS}
-       from usage_hourly h
-      where ${where}
-      group by grouping sets ((), (h.pipeline_id), (h.hour))
-      order by grouping(h.pipeline_id), grouping(h.hour), h.pipeline_id, h.hour`,
+    `select * from (
+       select case when grouping(t.hour) = 0 then 'hour' else 'all' end as grouping, null::text as pipeline_id,
+              ${isoText('t.hour')} as hour, ${sums('t')}
+         from usage_hourly_totals t
+        where ${totals}
+        group by grouping sets ((), (t.hour))
+       union all
+       select 'pipeline', nullif(p.pipeline_id, ''), null, ${sums('p')}
+         from (select d.pipeline_id, d.cost, d.bytes, d.record_count from usage_daily d where ${days}
+               union all
+               select h.pipeline_id, h.cost, h.bytes, h.record_count from usage_hourly h where ${edges}) p
+        group by p.pipeline_id
+     ) s
+     order by grouping, pipeline_id nulls first, hour`,
     params,
   );
 }
 
 /** Totals of every storage type, and overall. */
 export async function summarizeCosts(db: Queryable, filter: SummaryFilter): Promise<CostSummaryRow[]> {
-  const params: unknown[] = [];
-  const where = summaryWhere(filter, params);
+  const params = rangeParams(filter);
+  // Without a pipeline filter, the hourly totals of every pipeline together are the fewer rows.
+  const table = filter.pipelineId === undefined ? 'usage_hourly_totals' : 'usage_hourly';
   return db.query<CostSummaryRow>(
-    `select h.storage_type, ${TOTALS}
-       from usage_hourly h
-      where ${where}
+    `select h.storage_type, ${sums('h')}
+       from ${table} h
+      where ${rollupWhere('h', filter, params, HOURS('h'))}
       group by grouping sets ((), (h.storage_type))
       order by grouping(h.storage_type) desc, h.storage_type`,
     params,

@@ -28,6 +28,7 @@ const ingest = { role: 'admin', scope: 'usage:write' } as const;
 const read = { role: 'viewer', scope: 'usage:read' } as const;
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 const DEFAULT_RANGE_MS = 6 * HOUR_MS;
 export const MAX_RANGE_DAYS = 400;
 /** Clocks disagree a little; usage further in the future than this is a client bug. */
@@ -144,7 +145,10 @@ export async function ingestUsage(
   });
 }
 
-/** The hours a summary counts: `start` rounded down and `end` rounded up to whole hours. */
+/**
+ * The hours a summary counts: `start` rounded down and `end` rounded up to whole hours; and the
+ * whole days (UTC) among them, which are read from the daily rollups.
+ */
 export function hoursOf(query: Pick<CostQuery, 'start' | 'end'>, now = Date.now()) {
   const end = query.end === undefined ? now : parseTime(query.end, 'end');
   const start = query.start === undefined ? end - DEFAULT_RANGE_MS : parseTime(query.start, 'start');
@@ -154,7 +158,11 @@ export function hoursOf(query: Pick<CostQuery, 'start' | 'end'>, now = Date.now(
   }
   const startAt = Math.floor(start / HOUR_MS) * HOUR_MS;
   const endAt = Math.ceil(end / HOUR_MS) * HOUR_MS;
-  return { startAt: new Date(startAt).toISOString(), endAt: new Date(endAt).toISOString() };
+  let firstDay = Math.ceil(startAt / DAY_MS) * DAY_MS;
+  let endDay = Math.floor(endAt / DAY_MS) * DAY_MS;
+  if (firstDay >= endDay) firstDay = endDay = endAt;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return { startAt: iso(startAt), endAt: iso(endAt), firstDay: iso(firstDay), endDay: iso(endDay) };
 }
 
 const totals = (row: TotalsRow | undefined) => ({
@@ -173,6 +181,8 @@ async function summaryScope(ctx: AppContext, principal: Principal, orgRef: strin
       includeChildren: query.include_children,
       startAt: hours.startAt,
       endAt: hours.endAt,
+      firstDay: hours.firstDay,
+      endDay: hours.endDay,
       billingType: query.billing_type,
       pipelineId: query.pipeline_id,
     },
