@@ -530,7 +530,7 @@ describeEachDatabase('validation and the error envelope', (use) => {
     const t = use();
     const after = await counts(t);
     // Created on purpose: one organization by the cursor test, one team by the query test.
-    expect(after).toEqual({ orgs: before.orgs + 2, users: before.users });
+    expect(after).toEqual({ orgs: before.orgs + 2, users: before.users, usage: before.usage });
     const current = await t.expect(200, t.get(`/v1/organizations/${org.id}`));
     expect(current.description).toBe(org.description);
     expect(current.settings).toEqual(org.settings);
