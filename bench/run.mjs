@@ -16,19 +16,44 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { NAME_SEARCH, seed, seedPlan } from './seed.mjs';
+import {
+  NAME_SEARCH,
+  seed,
+  seedPlan,
+  seedUsage,
+  USAGE_DAYS,
+  USAGE_PIPELINES,
+  USAGE_STORAGE_TYPES,
+} from './seed.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const outDir = join(here, 'out');
 const HOST = '127.0.0.1';
-const WORKLOAD_IDS = ['ceiling', 'get', 'first', 'deep', 'search', 'members', 'mine', 'ceiling-list'];
+const WORKLOAD_IDS = [
+  'ceiling',
+  'get',
+  'first',
+  'deep',
+  'search',
+  'members',
+  'mine',
+  'ceiling-list',
+  'usage-ingest',
+  'usage-summary',
+  'usage-summary-1',
+];
+/** Records per batch in the ingestion workload. */
+const BATCH_RECORDS = 1000;
 
 const USAGE = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [options])
 
   --orgs N          organizations to seed (default 100000, env BENCH_ORGS)
   --members N       members of the big organization (default 100000, env BENCH_MEMBERS)
   --user-orgs N     organizations of the multi-organization user (default 1000, env BENCH_USER_ORGS)
+  --usage-records N usage records the seeded rollups of the big organization count
+                    (default 10000000, env BENCH_USAGE_RECORDS)
+  --usage-raw N     raw usage records seeded beside them (default 1000000, env BENCH_USAGE_RAW)
   --duration S      measured seconds per workload (default 10, env BENCH_DURATION)
   --warmup S        warm-up seconds before each measurement (default 3, env BENCH_WARMUP)
   --connections N   autocannon connections (default 10, env BENCH_CONNECTIONS)
@@ -46,6 +71,8 @@ function options() {
       orgs: { type: 'string' },
       members: { type: 'string' },
       'user-orgs': { type: 'string' },
+      'usage-records': { type: 'string' },
+      'usage-raw': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
@@ -77,6 +104,8 @@ function options() {
     orgs: int('orgs', 'BENCH_ORGS', 100_000, 1000, 10_000_000),
     members: int('members', 'BENCH_MEMBERS', 100_000, 100, 10_000_000),
     userOrgs: int('user-orgs', 'BENCH_USER_ORGS', 1000, 1, 100_000),
+    usageRecords: int('usage-records', 'BENCH_USAGE_RECORDS', 10_000_000, 144_000, 1_000_000_000),
+    usageRaw: int('usage-raw', 'BENCH_USAGE_RAW', 1_000_000, 0, 100_000_000),
     duration: int('duration', 'BENCH_DURATION', 10, 1, 600),
     warmup: int('warmup', 'BENCH_WARMUP', 3, 0, 120),
     connections: int('connections', 'BENCH_CONNECTIONS', 10, 1, 1000),
@@ -251,13 +280,17 @@ const STATS_SETTLE_MS = 10_500;
  * the whole run (warm-up included) divided by every response of the run.
  */
 async function drive({ url, workload, config, stats, pid, before, extra = 0 }) {
-  const { connections, warmup, duration } = config;
+  const { warmup, duration } = config;
+  const connections = workload.connections ?? config.connections;
   const paths = workload.paths;
+  const bodies = workload.bodies ?? [];
   let next = 0;
-  const request = { method: 'GET', path: paths[0] };
-  if (paths.length > 1) {
+  const request = { method: workload.method ?? 'GET', path: paths[0], body: bodies[0] };
+  if (paths.length > 1 || bodies.length > 1) {
     request.setupRequest = (req) => {
-      req.path = paths[next++ % paths.length];
+      const n = next++;
+      req.path = paths[n % paths.length];
+      if (bodies.length > 0) req.body = bodies[n % bodies.length];
       return req;
     };
   }
@@ -426,13 +459,72 @@ function workloads(fx, keys) {
       paths: ['/v1/organizations?limit=20'],
       check: (body) => page(body, 20),
     },
+    ...usageWorkloads(fx, admin),
+  ];
+}
+
+/** Four different batches of BATCH_RECORDS records from the last hour, sent in turn. */
+function usageBatches() {
+  const now = Date.now();
+  return Array.from({ length: 4 }, (_, variant) =>
+    JSON.stringify({
+      records: Array.from({ length: BATCH_RECORDS }, (_, i) => ({
+        storage_type: USAGE_STORAGE_TYPES[(i + variant) % USAGE_STORAGE_TYPES.length],
+        pipeline_id: `pipeline-${(i * 7 + variant) % USAGE_PIPELINES}`,
+        billing_type: i % 2 ? 'non_billable' : 'billable',
+        bytes: 1_048_576 + i,
+        cost: `0.${String(1 + ((i * 37 + variant) % 9999)).padStart(4, '0')}`,
+        occurred_at: new Date(now - 60_000 - ((i * 13 + variant) % 3000) * 1000).toISOString(),
+      })),
+    }),
+  );
+}
+
+function usageWorkloads(fx, admin) {
+  if (!fx.usage) return [];
+  const end = new Date();
+  const start = new Date(end.getTime() - USAGE_DAYS * 86_400_000);
+  const range = `start=${start.toISOString()}&end=${end.toISOString()}`;
+  const list = [
+    {
+      id: 'usage-ingest',
+      n: 8,
+      name: `POST /v1/organizations/{team}/usage, ${fmt(BATCH_RECORDS)} records per batch, under a budget (admin key)`,
+      server: 'orgstack',
+      method: 'POST',
+      status: 201,
+      headers: { ...admin, 'content-type': 'application/json' },
+      paths: [`/v1/organizations/${fx.usage.usageTeamId}/usage`],
+      bodies: usageBatches(),
+      recordsPerRequest: BATCH_RECORDS,
+      check: (body) => body?.accepted === BATCH_RECORDS,
+    },
+    {
+      id: 'usage-summary',
+      n: 9,
+      name: `GET /v1/organizations/{big}/costs/storage-types/s3, ${USAGE_DAYS} days over ${fmt(fx.usage.usageRecords)} records`,
+      server: 'orgstack',
+      headers: admin,
+      paths: [`/v1/organizations/${fx.usage.usageOrgId}/costs/storage-types/s3?${range}`],
+      check: (body) =>
+        body?.by_pipeline?.length === USAGE_PIPELINES &&
+        body.by_hour.length >= USAGE_DAYS * 24 &&
+        body.record_count > 0,
+    },
+  ];
+  // The same request one at a time: what a single caller waits, without queueing behind nine others.
+  return [
+    ...list,
+    { ...list[1], id: 'usage-summary-1', n: 10, name: `${list[1].name}, one connection`, connections: 1 },
   ];
 }
 
 /** One request before the load: the workload must answer 200 with the expected shape. */
 async function preflight(url, workload) {
   const response = await fetch(url + workload.paths[0], {
+    method: workload.method ?? 'GET',
     headers: workload.headers,
+    body: workload.bodies?.[0],
     signal: AbortSignal.timeout(10_000),
   });
   const text = await response.text();
@@ -442,9 +534,9 @@ async function preflight(url, workload) {
   } catch {
     // reported below
   }
-  if (response.status !== 200 || !workload.check(body)) {
+  if (response.status !== (workload.status ?? 200) || !workload.check(body)) {
     throw new Error(
-      `workload ${workload.id}: GET ${workload.paths[0]} answered ${response.status} with an unexpected body: ${text.slice(0, 500)}`,
+      `workload ${workload.id}: ${workload.method ?? 'GET'} ${workload.paths[0]} answered ${response.status} with an unexpected body: ${text.slice(0, 500)}`,
     );
   }
   return body;
@@ -482,6 +574,8 @@ function summarize(rounds, config) {
       non2xx: runs.reduce((sum, r) => sum + r.non2xxTotal, 0),
       errors: runs.reduce((sum, r) => sum + r.errors, 0),
       xactsPerRequest: median(runs.map((r) => r.xactsPerRequest)),
+      recordsPerSecond:
+        runs[0].recordsPerSecond === null ? null : median(runs.map((r) => r.recordsPerSecond)),
       serverCpu: median(runs.map((r) => r.serverCpu)),
       serverPeakRssMb: Math.max(...runs.map((r) => r.serverPeakRssMb)),
       machineCpu: median(runs.map((r) => r.machineCpu)),
@@ -493,7 +587,8 @@ function summarize(rounds, config) {
   const deep = rows.find((r) => r.id === 'deep');
   const deepVsFirst = first && deep ? first.rps / deep.rps : Number.NaN;
   const deepVsFirstP50 = first && deep ? deep.p50 / first.p50 : Number.NaN;
-  const authenticated = rows.filter((r) => !r.id.startsWith('ceiling'));
+  // The read targets are about the organization reads; usage has targets of its own.
+  const authenticated = rows.filter((r) => !r.id.startsWith('ceiling') && !r.id.startsWith('usage-'));
   const meanXacts =
     authenticated.length > 0
       ? authenticated.reduce((sum, r) => sum + r.xactsPerRequest, 0) / authenticated.length
@@ -522,10 +617,30 @@ function targets(summary, peakRssMb) {
       summary.deepVsFirst <= 1.3,
     );
   }
-  const served = summary.rows.filter((r) => !r.id.startsWith('ceiling'));
+  const served = summary.rows.filter((r) => !r.id.startsWith('ceiling') && !r.id.startsWith('usage-'));
   if (served.length) {
     const worst = served.reduce((a, b) => (a.p99 >= b.p99 ? a : b));
     add('p99 < 25 ms at 10 connections', `highest ${fmt(worst.p99, 1)} ms (${worst.id})`, worst.p99 < 25);
+  }
+  if (row('usage-summary-1')) {
+    const p99 = row('usage-summary-1').p99;
+    add(
+      `${USAGE_DAYS}-day storage-type summary p99 < 100 ms (one connection)`,
+      `${fmt(p99, 1)} ms`,
+      p99 < 100,
+    );
+  }
+  if (row('usage-summary')) {
+    // Not a target: ten callers at once on two shared cores mostly measure the queue.
+    add(
+      `(reference) ${USAGE_DAYS}-day summary p99 at 10 connections`,
+      `${fmt(row('usage-summary').p99, 1)} ms`,
+      null,
+    );
+  }
+  if (row('usage-ingest')) {
+    // Not a target: a machine-dependent throughput to compare runs with.
+    add('(reference) usage ingestion, records/s', fmt(row('usage-ingest').recordsPerSecond), null);
   }
   if (Number.isFinite(peakRssMb)) add('peak RSS < 200 MB', `${fmt(peakRssMb)} MB`, peakRssMb < 200);
   if (Number.isFinite(summary.meanXacts)) {
@@ -568,6 +683,20 @@ function markdown(summary, checks, meta) {
   lines.push(
     `orgstack peak RSS (VmHWM): ${fmt(meta.peakRssMb)} MB. Mean DB xacts per authenticated read: ${fmt(summary.meanXacts, 2)}.`,
   );
+  const ingest = summary.rows.find((r) => r.id === 'usage-ingest');
+  if (ingest) {
+    lines.push(
+      `Usage ingestion: ${fmt(ingest.recordsPerSecond)} records/s in batches of ${fmt(BATCH_RECORDS)} ` +
+        `(${fmt(ingest.rps, 1)} batches/s, p99 ${fmt(ingest.p99, 1)} ms).`,
+    );
+  }
+  if (meta.fixtures.usage) {
+    const u = meta.fixtures.usage;
+    lines.push(
+      `Usage history: ${fmt(u.usageRollups)} rollup rows counting ${fmt(u.usageRecords)} records over ` +
+        `${USAGE_DAYS} days, ${fmt(u.usageRaw)} raw records.`,
+    );
+  }
   lines.push('');
   lines.push('| target | measured | |');
   lines.push('|---|---|---|');
@@ -589,7 +718,8 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
 
   // Everything that runs is bounded: setup, every run, and this whole process.
-  const budgetMs = 15 * 60_000 + config.rounds * 7 * (config.warmup + config.duration + 40) * 1000;
+  const budgetMs =
+    15 * 60_000 + config.rounds * WORKLOAD_IDS.length * (config.warmup + config.duration + 40) * 1000;
   const watchdog = setTimeout(() => {
     log(`the benchmark exceeded its ${Math.round(budgetMs / 60_000)} min budget; stopping`);
     void cleanup().finally(() => process.exit(1));
@@ -647,6 +777,16 @@ async function main() {
     );
     const started = Date.now();
     fixtures = await seed(seeder, plan, (line) => log(`  ${line}`));
+    if (!config.only || [...config.only].some((id) => id.startsWith('usage-'))) {
+      log(
+        `seeding usage: rollups for ${fmt(config.usageRecords)} records, ${fmt(config.usageRaw)} raw records`,
+      );
+      fixtures.usage = await seedUsage(
+        seeder,
+        { records: config.usageRecords, raw: config.usageRaw },
+        (line) => log(`  ${line}`),
+      );
+    }
     log(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(fixtures.counts)}`);
   } finally {
     await seeder.end({ timeout: 2 });
@@ -706,7 +846,8 @@ async function main() {
           extra: 1,
         });
         before = result.after;
-        results.push({ id: workload.id, n: workload.n, name: workload.name, ...result });
+        const recordsPerSecond = workload.recordsPerRequest ? result.rps * workload.recordsPerRequest : null;
+        results.push({ id: workload.id, n: workload.n, name: workload.name, recordsPerSecond, ...result });
         log(
           `  ${fmt(result.rps)} req/s, p50 ${fmt(result.p50, 2)} ms, p99 ${fmt(result.p99, 2)} ms, ` +
             `non-2xx ${result.non2xxTotal}, errors ${result.errors}, ${fmt(result.xactsPerRequest, 2)} xacts/req`,

@@ -239,3 +239,98 @@ export async function fixtures(sql, plan) {
     counts,
   };
 }
+
+/** What the usage workloads find: storage types, pipelines and billing types of the rollups. */
+export const USAGE_STORAGE_TYPES = ['s3', 'bigquery', 'dev-null', 'gcs'];
+export const USAGE_PIPELINES = 25;
+export const USAGE_DAYS = 30;
+
+/**
+ * Usage history of the big organization, written the way ingestion leaves it, but directly in SQL:
+ * rollups worth `records` records over the last USAGE_DAYS days (every storage type, pipeline and
+ * billing type in every hour, at the three grains ingestion keeps), the month totals its budget checks read, a budget, and
+ * a raw `usage_records` table of `raw` rows in batches of 1,000. Summaries read only the rollups,
+ * so the raw rows are a sample (the ledger ingestion writes to), not the records the rollups count.
+ */
+export async function seedUsage(sql, { records, raw }, log = () => {}) {
+  const [big] =
+    await sql`select id, root_id from organizations where slug = 'big-org' and deleted_at is null`;
+  const [team] = await sql`
+    select id from organizations where parent_id = ${big.id} and deleted_at is null order by id limit 1`;
+  const hours = USAGE_DAYS * 24;
+  const series = USAGE_STORAGE_TYPES.length * USAGE_PIPELINES * 2;
+  const perRow = Math.floor(records / (hours * series));
+  const remainder = records - perRow * hours * series;
+  if (perRow < 1) throw new Error(`--usage-records must be at least ${hours * series}`);
+
+  let started = Date.now();
+  // Series s: storage type s % 4, billing type (s / 4) % 2, pipeline s / 8.
+  await sql.unsafe(`
+    insert into usage_hourly (organization_id, storage_type, hour, billing_type, pipeline_id, root_id,
+                              bytes, cost, record_count)
+    select '${big.id}', (${textArray(USAGE_STORAGE_TYPES)})[1 + s % ${USAGE_STORAGE_TYPES.length}],
+           date_trunc('hour', now()) - h * interval '1 hour',
+           case when (s / ${USAGE_STORAGE_TYPES.length}) % 2 = 0 then 'billable' else 'non_billable' end,
+           'pipeline-' || (s / ${USAGE_STORAGE_TYPES.length * 2}), '${big.root_id}',
+           c.n * 1048576, c.n * 0.0001, c.n
+      from generate_series(0, ${hours - 1}) as h, generate_series(0, ${series - 1}) as s,
+           lateral (select ${perRow} + case when h * ${series} + s < ${remainder} then 1 else 0 end as n) as c`);
+  // The other two grains, derived as ingestion keeps them: every pipeline per hour, each pipeline per day.
+  await sql.unsafe(`
+    insert into usage_hourly_totals (organization_id, storage_type, hour, billing_type, root_id, bytes, cost,
+                                     record_count)
+    select organization_id, storage_type, hour, billing_type, root_id, sum(bytes), sum(cost), sum(record_count)
+      from usage_hourly where organization_id = '${big.id}' group by 1, 2, 3, 4, 5`);
+  await sql.unsafe(`
+    insert into usage_daily (organization_id, storage_type, day, billing_type, pipeline_id, root_id, bytes, cost,
+                             record_count)
+    select organization_id, storage_type, date_trunc('day', hour, 'UTC'), billing_type, pipeline_id, root_id,
+           sum(bytes), sum(cost), sum(record_count)
+      from usage_hourly where organization_id = '${big.id}' group by 1, 2, 3, 4, 5, 6`);
+  await sql.unsafe(`
+    insert into usage_month_totals (organization_id, month, root_id, billable_cost)
+    select '${big.id}', date_trunc('month', hour at time zone 'UTC')::date, '${big.root_id}', sum(cost)
+      from usage_hourly where organization_id = '${big.id}' and billing_type = 'billable' group by 2`);
+  // A budget far above the spending, so every ingested batch runs the budget check and passes it.
+  await sql.unsafe(`
+    insert into budgets (organization_id, root_id, monthly_limit) values ('${big.id}', '${big.root_id}', 1e12)`);
+  log(`usage rollups: ${hours * series} rows for ${records} records in ${Date.now() - started} ms`);
+
+  started = Date.now();
+  const batches = Math.ceil(raw / 1000);
+  const batchBase = Date.now() - USAGE_DAYS * 86_400_000;
+  await sql.unsafe(`
+    insert into usage_batches (id, organization_id, root_id, fingerprint, record_count, total_cost, total_bytes,
+                               created_at)
+    select ${uuidSql('batch', batchBase, 'b')}, '${big.id}', '${big.root_id}', md5(b::text),
+           least(1000, ${raw} - (b - 1) * 1000), least(1000, ${raw} - (b - 1) * 1000) * 0.0001,
+           least(1000, ${raw} - (b - 1) * 1000) * 1048576, ${stampSql(batchBase, 'b')}
+      from generate_series(1, ${batches}) as b`);
+  await sql.unsafe(`
+    insert into usage_records (batch_id, seq, organization_id, root_id, storage_type, pipeline_id, billing_type,
+                               bytes, cost, occurred_at)
+    select ${uuidSql('batch', batchBase, '1 + (n - 1) / 1000')}, 1 + (n - 1) % 1000, '${big.id}', '${big.root_id}',
+           (${textArray(USAGE_STORAGE_TYPES)})[1 + n % ${USAGE_STORAGE_TYPES.length}],
+           'pipeline-' || (n % ${USAGE_PIPELINES}), case when n % 2 = 0 then 'billable' else 'non_billable' end,
+           1048576, 0.0001, now() - (n % ${hours * 3600}) * interval '1 second'
+      from generate_series(1, ${raw}) as n`);
+  log(`usage records: ${raw} raw rows in ${batches} batches in ${Date.now() - started} ms`);
+
+  started = Date.now();
+  await sql.unsafe(
+    'vacuum (analyze) usage_hourly, usage_month_totals, usage_records, usage_batches, budgets',
+  );
+  log(`usage vacuum analyze in ${Date.now() - started} ms`);
+  const [counts] = await sql`
+    select (select sum(record_count) from usage_hourly)::bigint::text as records,
+           (select count(*) from usage_hourly)::int + (select count(*) from usage_hourly_totals)::int
+             + (select count(*) from usage_daily)::int as rollups,
+           (select count(*) from usage_records)::int as raw`;
+  return {
+    usageOrgId: big.id,
+    usageTeamId: team.id,
+    usageRecords: Number(counts.records),
+    usageRollups: counts.rollups,
+    usageRaw: counts.raw,
+  };
+}

@@ -20,6 +20,7 @@ import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
+import { budgetRoutes } from './modules/budgets/routes.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
 import { Deployment } from './modules/deployments/schemas.js';
 import { integrationRoutes } from './modules/integrations/routes.js';
@@ -28,6 +29,7 @@ import { licenseRoutes } from './modules/licenses/routes.js';
 import { Entitlements, License, OrganizationLicense } from './modules/licenses/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { Project } from './modules/projects/schemas.js';
+import { usageRoutes } from './modules/usage/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
 import { TargetPolicy } from './modules/webhooks/targets.js';
@@ -181,6 +183,8 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
       await v1.register(licenseRoutes(ctx));
       await v1.register(deploymentRoutes(ctx));
       await v1.register(integrationRoutes(ctx));
+      await v1.register(usageRoutes(ctx));
+      await v1.register(budgetRoutes(ctx));
     },
     { prefix: '/v1' },
   );

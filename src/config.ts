@@ -34,6 +34,8 @@ export interface SecretKeys {
 
 export interface HttpConfig {
   bodyLimitBytes: number;
+  /** Largest usage batch body: 10,000 records do not fit in the general limit. */
+  usageBodyLimitBytes: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   /** Origins allowed by CORS; empty turns CORS off, `*` allows any. */
@@ -214,6 +216,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     http: {
       bodyLimitBytes: integer(env, 'ORGSTACK_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      usageBodyLimitBytes: integer(
+        env,
+        'ORGSTACK_USAGE_BODY_LIMIT_BYTES',
+        8 * 1024 * 1024,
+        1024,
+        100 * 1024 * 1024,
+      ),
       requestTimeoutMs: integer(env, 'ORGSTACK_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
       shutdownTimeoutMs: integer(env, 'ORGSTACK_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
       corsOrigins: commaList(

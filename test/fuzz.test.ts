@@ -312,6 +312,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         license_id: [license.id],
         deployment_id: [deployment.id],
         integration_id: [integration.id],
+        storage_type: ['s3', 'bigquery'],
         any: ids,
       };
       await check(t, op, fixtures, [

@@ -1,5 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase, type TestApp } from './helpers/app.js';
+import { usageRecord } from './helpers/usage.js';
 
 /*
  * Tenant isolation matrix. Every route with a path parameter (read from the OpenAPI document,
@@ -26,7 +27,7 @@ interface Victim {
 
 interface RouteCase {
   /** The scope family the route needs (`organization` for `organization:read|write`). */
-  scope: 'organization' | 'member' | 'user' | 'api_key' | 'organization_integration';
+  scope: 'organization' | 'member' | 'user' | 'api_key' | 'organization_integration' | 'usage';
   path: (v: Victim) => Record<string, string>;
   body?: (v: Victim) => unknown;
 }
@@ -169,6 +170,27 @@ const ROUTES: Record<string, RouteCase> = {
     path: integration,
     body: (v) => ({ environment_mapping: { production: v.projectId } }),
   },
+  'POST /v1/organizations/{org}/usage': {
+    scope: 'usage',
+    path: org,
+    body: () => ({ records: [usageRecord({ cost: '1' })] }),
+  },
+  'GET /v1/organizations/{org}/costs': { scope: 'usage', path: org },
+  'GET /v1/organizations/{org}/costs/storage-types/{storage_type}': {
+    scope: 'usage',
+    path: (v) => ({ org: v.team.id, storage_type: 's3' }),
+  },
+  'GET /v1/organizations/{org}/budget': { scope: 'organization', path: org },
+  'PUT /v1/organizations/{org}/budget': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ monthly_limit: '1000000' }),
+  },
+  'PATCH /v1/organizations/{org}/max-overages': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ max_overage: '1000000' }),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -232,6 +254,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
       { kind: 'vercel', external_id: 'victim', secrets: { api_token: 'victim-token' } },
       { key: owner.key },
     ),
+  );
+  await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/usage`, { records: [usageRecord()] }, { key: owner.key }),
+  );
+  await t.expect(
+    200,
+    t.put(`/v1/organizations/${team.id}/budget`, { monthly_limit: '100' }, { key: owner.key }),
   );
   return {
     root,
@@ -315,6 +345,22 @@ async function snapshot(t: TestApp, v: Victim) {
     integrations: await db.query('select * from organization_integrations where root_id = $1 order by id', [
       v.root.id,
     ]),
+    usage: await db.query(
+      `select organization_id, storage_type, hour, billing_type, pipeline_id, bytes, cost::text, record_count
+         from usage_hourly where root_id = $1 order by organization_id, storage_type, hour`,
+      [v.root.id],
+    ),
+    usageRecords: await db.query('select count(*)::int as n from usage_records where root_id = $1', [
+      v.root.id,
+    ]),
+    monthTotals: await db.query(
+      'select organization_id, month, billable_cost::text from usage_month_totals where root_id = $1 order by 1, 2',
+      [v.root.id],
+    ),
+    budgets: await db.query(
+      'select organization_id, monthly_limit::text, max_overage::text, currency, updated_at from budgets where root_id = $1',
+      [v.root.id],
+    ),
   };
 }
 

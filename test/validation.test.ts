@@ -1,6 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, describeEachDatabase, type Reply, type TestApp } from './helpers/app.js';
+import { usageRecord } from './helpers/usage.js';
 
 /** Every body a suite saw; the last test checks none of them leaked internals. */
 type Seen = string[];
@@ -50,15 +51,20 @@ async function raw(t: TestApp, seen: Seen, options: InjectOptions): Promise<Repl
 }
 
 async function counts(t: TestApp) {
-  const [row] = await t.database.db.query<{ orgs: string | number; users: string | number }>(
-    'select (select count(*) from organizations) as orgs, (select count(*) from users) as users',
+  const [row] = await t.database.db.query<{
+    orgs: string | number;
+    users: string | number;
+    usage: string | number;
+  }>(
+    `select (select count(*) from organizations) as orgs, (select count(*) from users) as users,
+            (select count(*) from usage_records) as usage`,
   );
-  return { orgs: Number(row!.orgs), users: Number(row!.users) };
+  return { orgs: Number(row!.orgs), users: Number(row!.users), usage: Number(row!.usage) };
 }
 
 describeEachDatabase('validation and the error envelope', (use) => {
   const seen: Seen = [];
-  let before: { orgs: number; users: number };
+  let before: { orgs: number; users: number; usage: number };
   let org: any;
   let user: any;
 
@@ -290,6 +296,9 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'PATCH /v1/organizations/{org}/integrations/{integration_id}/environment-mapping': {
         environment_mapping: {},
       },
+      'POST /v1/organizations/{org}/usage': { records: [usageRecord()] },
+      'PUT /v1/organizations/{org}/budget': { monthly_limit: '1' },
+      'PATCH /v1/organizations/{org}/max-overages': { max_overage: '1' },
     };
     const webhook = await t.expect(
       201,
@@ -301,6 +310,7 @@ describeEachDatabase('validation and the error envelope', (use) => {
       user_id: user.id,
       key_id: key.id,
       id: webhook.id,
+      storage_type: 's3',
       project_id: (
         await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Query base' }))
       ).id,
@@ -542,7 +552,7 @@ describeEachDatabase('validation and the error envelope', (use) => {
     const t = use();
     const after = await counts(t);
     // Created on purpose: one organization by the cursor test, one team by the query test.
-    expect(after).toEqual({ orgs: before.orgs + 2, users: before.users });
+    expect(after).toEqual({ orgs: before.orgs + 2, users: before.users, usage: before.usage });
     const current = await t.expect(200, t.get(`/v1/organizations/${org.id}`));
     expect(current.description).toBe(org.description);
     expect(current.settings).toEqual(org.settings);

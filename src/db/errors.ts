@@ -71,6 +71,11 @@ export function apiErrorFromDatabase(error: unknown): ApiError | undefined {
       return UNIQUE_VIOLATIONS[constraint]?.() ?? new ApiError('conflict', 'The resource already exists.');
     case '23503':
       return new ApiError('conflict', 'A resource this change refers to does not exist any more.');
+    case '22003':
+      return new ApiError(
+        'unprocessable',
+        'A total grew past what can be stored; split the data differently.',
+      );
     case '40001':
     case '40P01':
       return new ApiError('conflict', 'The request conflicted with a concurrent change; retry it.');

@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
+  date,
   foreignKey,
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   primaryKey,
   text,
@@ -386,4 +389,170 @@ export const organizationIntegrations = pgTable(
     index('organization_integrations_org_idx').on(t.organizationId, t.id),
     check('organization_integrations_kind_check', sql`${t.kind} ~ '^[a-z][a-z0-9_]{0,63}$'`),
   ],
+);
+
+/**
+ * One accepted usage batch. The `Idempotency-Key` it came with is stored in the transaction that
+ * stores the batch, behind a unique index, so a retry is answered with this row even when the
+ * process died before the generic idempotency record was written.
+ */
+export const usageBatches = pgTable(
+  'usage_batches',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    // SHA-256 of the records as sent, so a key reused for other records is refused.
+    fingerprint: text('fingerprint').notNull(),
+    recordCount: integer('record_count').notNull(),
+    totalCost: numeric('total_cost').notNull(),
+    totalBytes: bigint('total_bytes', { mode: 'number' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('usage_batches_idempotency_key')
+      .on(t.organizationId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+  ],
+);
+
+/**
+ * Usage records as ingested: the ledger the rollups are derived from. Summaries never read it.
+ * No foreign keys: a batch of 10,000 rows would pay 10,000 lookups, and rows are only ever
+ * written by the transaction that writes their batch.
+ */
+export const usageRecords = pgTable(
+  'usage_records',
+  {
+    batchId: uuid('batch_id').notNull(),
+    // Position in the batch (1-based), so a record is named by (batch_id, seq).
+    seq: integer('seq').notNull(),
+    organizationId: uuid('organization_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    pipelineId: text('pipeline_id'),
+    billingType: text('billing_type').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.batchId, t.seq] }),
+    check('usage_records_billing_type_check', sql`${t.billingType} in ('billable', 'non_billable')`),
+    check('usage_records_amounts_check', sql`${t.bytes} >= 0 and ${t.cost} >= 0`),
+  ],
+);
+
+/**
+ * Usage rollups, upserted in the transaction of each batch; cost summaries read these, never the
+ * records. Three grains, so a long range reads few rows however many pipelines there are:
+ * per pipeline and hour (this table: pipeline filters and the partial days at a range's edges),
+ * every pipeline together per hour (`usage_hourly_totals`: totals and `by_hour`) and per pipeline
+ * and day (`usage_daily`: `by_pipeline` over whole days). `pipeline_id` is '' for usage without a
+ * pipeline (a primary key column cannot be null).
+ */
+export const usageHourly = pgTable(
+  'usage_hourly',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
+    billingType: text('billing_type').notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    // One storage type over a range of hours is one range of this key.
+    primaryKey({
+      name: 'usage_hourly_pk',
+      columns: [t.organizationId, t.storageType, t.hour, t.billingType, t.pipelineId],
+    }),
+    // Every storage type over a range of hours, for one pipeline.
+    index('usage_hourly_org_hour_idx').on(t.organizationId, t.hour),
+  ],
+);
+
+/** Usage per hour with every pipeline added together (see `usage_hourly`). */
+export const usageHourlyTotals = pgTable(
+  'usage_hourly_totals',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
+    billingType: text('billing_type').notNull(),
+    rootId: uuid('root_id').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'usage_hourly_totals_pk',
+      columns: [t.organizationId, t.storageType, t.hour, t.billingType],
+    }),
+    index('usage_hourly_totals_org_hour_idx').on(t.organizationId, t.hour),
+  ],
+);
+
+/** Usage per pipeline and calendar day (UTC) (see `usage_hourly`). */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    storageType: text('storage_type').notNull(),
+    day: timestamp('day', { withTimezone: true, precision: 3 }).notNull(),
+    billingType: text('billing_type').notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    rootId: uuid('root_id').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    cost: numeric('cost').notNull(),
+    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'usage_daily_pk',
+      columns: [t.organizationId, t.storageType, t.day, t.billingType, t.pipelineId],
+    }),
+  ],
+);
+
+/**
+ * Billable cost per organization and calendar month (UTC), its teams' usage included: each batch
+ * adds to the row of its organization and of every ancestor, so a budget check reads one row per
+ * level of the tree instead of summing usage.
+ */
+export const usageMonthTotals = pgTable(
+  'usage_month_totals',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    month: date('month').notNull(),
+    rootId: uuid('root_id').notNull(),
+    billableCost: numeric('billable_cost').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.month] })],
+);
+
+/**
+ * A monthly budget and the overage allowed past it. No `monthly_limit`: nothing is enforced.
+ * Usage that would take a month's billable cost past `monthly_limit + max_overage` is refused.
+ */
+export const budgets = pgTable(
+  'budgets',
+  {
+    organizationId: uuid('organization_id')
+      .primaryKey()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    monthlyLimit: numeric('monthly_limit'),
+    currency: text('currency').notNull().default('USD'),
+    maxOverage: numeric('max_overage').notNull().default('0'),
+    ...timestamps,
+  },
+  (t) => [check('budgets_amounts_check', sql`${t.monthlyLimit} >= 0 and ${t.maxOverage} >= 0`)],
 );

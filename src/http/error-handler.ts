@@ -9,12 +9,19 @@ interface ValidationIssue {
   message?: string;
 }
 
-/** Names the field a validation issue is about: `settings.enforce_2fa`, `limit`, `user_id`. */
+/** Names the field a validation issue is about: `settings.enforce_2fa`, `limit`, `records[3].cost`. */
 function fieldOf(issue: ValidationIssue): string | null {
   const path = issue.instancePath.split('/').filter(Boolean);
   const extra = issue.params.missingProperty ?? issue.params.additionalProperty;
   if (typeof extra === 'string') path.push(extra);
-  return path.length > 0 ? path.join('.') : null;
+  return path.length > 0 ? fieldPath(path) : null;
+}
+
+/** `records`, `3`, `cost` -> `records[3].cost`: array positions in brackets, as clients write them. */
+export function fieldPath(segments: readonly string[]): string {
+  return segments
+    .map((segment, i) => (/^\d+$/.test(segment) ? `[${segment}]` : i === 0 ? segment : `.${segment}`))
+    .join('');
 }
 
 function validationMessage(issue: ValidationIssue, field: string | null, context: string): string {

@@ -5,6 +5,7 @@ export const ERROR_STATUS = {
   invalid_cursor: 400,
   unauthenticated: 401,
   invalid_api_key: 401,
+  budget_exceeded: 402,
   forbidden: 403,
   insufficient_scope: 403,
   personal_api_keys_disabled: 403,

@@ -16,6 +16,8 @@ export const SCOPES = [
   'api_key:write',
   'organization_integration:read',
   'organization_integration:write',
+  'usage:read',
+  'usage:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

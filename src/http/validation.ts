@@ -65,8 +65,9 @@ function findUnstorable(value: unknown, root: string): string | null {
     if (typeof current === 'string') {
       if (!storable(current)) return path;
     } else if (current !== null && typeof current === 'object') {
+      const list = Array.isArray(current);
       for (const [key, child] of Object.entries(current)) {
-        const childPath = path ? `${path}.${key}` : key;
+        const childPath = list ? `${path}[${key}]` : path ? `${path}.${key}` : key;
         if (!storable(key)) return childPath;
         pending.push([child, childPath]);
       }

@@ -57,6 +57,8 @@ export class TestApp {
     this.call<T>('POST', url, { ...options, body });
   patch = <T = any>(url: string, body?: unknown, options?: CallOptions) =>
     this.call<T>('PATCH', url, { ...options, body });
+  put = <T = any>(url: string, body?: unknown, options?: CallOptions) =>
+    this.call<T>('PUT', url, { ...options, body });
   delete = <T = any>(url: string, options?: CallOptions) => this.call<T>('DELETE', url, options);
 
   /** Asserting helpers: they throw with the whole reply when the status is not the expected one. */

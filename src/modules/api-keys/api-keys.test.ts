@@ -12,6 +12,8 @@ const ALL_SCOPES = [
   'api_key:write',
   'organization_integration:read',
   'organization_integration:write',
+  'usage:read',
+  'usage:write',
 ];
 
 const ids = (page: { data: { id: string }[] }) => page.data.map((row) => row.id);
