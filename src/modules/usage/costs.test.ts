@@ -193,7 +193,8 @@ describeEachDatabase('cost summaries', (use) => {
       [hourMark(72), hourMark(24)],
     ];
     for (const [start, end] of ranges) {
-      for (const filter of [{}, { pipeline_id: 'a' }, { billing_type: 'non_billable' }]) {
+      const filters: Record<string, string>[] = [{}, { pipeline_id: 'a' }, { billing_type: 'non_billable' }];
+      for (const filter of filters) {
         const query = { start: start!, end: end!, ...filter };
         const summary = await t.expect(200, t.get(storageCosts(org.id), { key: owner.key, query }));
         const from = Date.parse(summary.start_at);
