@@ -8,7 +8,7 @@ import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
-import type { AccessibleOrganizationRow } from '../organizations/queries.js';
+import type { AccessibleOrganizationRow, OrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
   countOtherOwners,
@@ -40,7 +40,7 @@ export function presentMember(row: MemberRow, organizationId: string): Member {
 }
 
 /** A caller grants, changes or removes only roles at or below its own. */
-function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: string | null) {
+export function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: string | null) {
   if (!atLeast(org.caller_role, role)) {
     throw new ApiError('forbidden', `Only a caller with the ${role} role can manage ${role}s.`, param);
   }
@@ -106,17 +106,34 @@ export async function addMember(
     } else {
       userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
     }
-    await insertMembership(tx, org.id, org.root_id, userId, role);
-    const added = (await findMember(tx, org.id, userId))!;
-    await recordAuditEvent(tx, principal, {
-      action: 'member.added',
-      organization: org,
-      target: { type: 'member', id: `${org.id}/${userId}` },
-      after: presentMember(added, org.id),
-    });
-    return added;
+    return admitMember(tx, principal, org, userId, role);
   });
   return presentMember(row, row.organization_id);
+}
+
+/**
+ * The one way a user becomes a member of an organization: adding one, adding in bulk, accepting
+ * an invitation or an invite link all come here, so a rule about who may join is written once.
+ * Inserts the membership (409 `already_member` if there is one), extends the user's reach and
+ * records `member.added`, inside the caller's transaction. The caller has already decided that
+ * `role` may be granted; `principal` is who the event names as the actor.
+ */
+export async function admitMember(
+  tx: Queryable,
+  principal: Principal,
+  org: OrganizationRow,
+  userId: string,
+  role: Role,
+): Promise<MemberRow> {
+  await insertMembership(tx, org.id, org.root_id, userId, role);
+  const added = (await findMember(tx, org.id, userId))!;
+  await recordAuditEvent(tx, principal, {
+    action: 'member.added',
+    organization: org,
+    target: { type: 'member', id: `${org.id}/${userId}` },
+    after: presentMember(added, org.id),
+  });
+  return added;
 }
 
 export async function getMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {
