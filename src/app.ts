@@ -35,6 +35,10 @@ declare module 'fastify' {
 
 import { docsRoutes } from './modules/docs/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { invitationRoutes } from './modules/invitations/routes.js';
+import { CreatedInvitation, Invitation } from './modules/invitations/schemas.js';
+import { inviteLinkRoutes } from './modules/invite-links/routes.js';
+import { CreatedInviteLink, InviteLink } from './modules/invite-links/schemas.js';
 import { meRoutes } from './modules/me/routes.js';
 import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
@@ -56,7 +60,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
     level,
     // Credentials never reach the log, whatever the level.
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.key'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.key', '*.token'],
       censor: '[redacted]',
     },
   };
@@ -125,6 +129,10 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     CreatedWebhookEndpoint,
     WebhookDelivery,
     Project,
+    Invitation,
+    CreatedInvitation,
+    InviteLink,
+    CreatedInviteLink,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -162,6 +170,8 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
       await v1.register(projectRoutes(ctx));
+      await v1.register(invitationRoutes(ctx));
+      await v1.register(inviteLinkRoutes(ctx));
     },
     { prefix: '/v1' },
   );

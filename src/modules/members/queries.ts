@@ -58,6 +58,15 @@ export async function findMember(
   return rows[0];
 }
 
+/** Of these users, those who are direct members of the organization. */
+export async function memberUserIds(db: Queryable, organizationId: string, userIds: string[]) {
+  const rows = await db.query<{ user_id: string }>(
+    'select user_id from memberships where organization_id = $1 and user_id = any($2::uuid[])',
+    [organizationId, userIds],
+  );
+  return new Set(rows.map((row) => row.user_id));
+}
+
 export interface MemberFilter {
   role?: Role;
 }
