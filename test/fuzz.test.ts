@@ -272,7 +272,22 @@ describeEachDatabase('every operation survives random input', (use) => {
         }),
       );
       const project = await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Fuzzed' }));
-      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id];
+      const invitation = await t.expect(
+        201,
+        t.post(`/v1/organizations/${org.id}/invitations`, { email: `${t.unique('fuzz')}@example.com` }),
+      );
+      const link = await t.expect(201, t.post(`/v1/organizations/${org.id}/invite-links`, {}));
+      const ids = [
+        org.id,
+        org.slug,
+        team.id,
+        owner.user.id,
+        key.id,
+        webhook.id,
+        project.id,
+        invitation.id,
+        link.id,
+      ];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
@@ -280,6 +295,8 @@ describeEachDatabase('every operation survives random input', (use) => {
         key_id: [key.id],
         id: [webhook.id],
         project_id: [project.id, project.slug],
+        invitation_id: [invitation.id],
+        link_id: [link.id],
         any: ids,
       };
       await check(t, op, fixtures, [

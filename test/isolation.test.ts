@@ -18,6 +18,8 @@ interface Victim {
   teamKeyId: string;
   webhookId: string;
   projectId: string;
+  invitationId: string;
+  linkId: string;
 }
 
 interface RouteCase {
@@ -33,6 +35,8 @@ const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id }
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
 const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
+const teamInvitation = (v: Victim) => ({ org: v.team.id, invitation_id: v.invitationId });
+const teamLink = (v: Victim) => ({ org: v.team.id, link_id: v.linkId });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
 const ROUTES: Record<string, RouteCase> = {
@@ -112,6 +116,33 @@ const ROUTES: Record<string, RouteCase> = {
     path: (v) => project(v),
     body: () => ({}),
   },
+  'GET /v1/organizations/{org}/invitations': { scope: 'member', path: org },
+  'POST /v1/organizations/{org}/invitations': {
+    scope: 'member',
+    path: org,
+    body: () => ({ email: 'planted@example.com', role: 'owner' }),
+  },
+  'POST /v1/organizations/{org}/invitations/bulk': {
+    scope: 'member',
+    path: org,
+    body: () => ({ invitations: [{ email: 'planted@example.com' }] }),
+  },
+  'GET /v1/organizations/{org}/invitations/{invitation_id}': { scope: 'member', path: teamInvitation },
+  'DELETE /v1/organizations/{org}/invitations/{invitation_id}': { scope: 'member', path: teamInvitation },
+  'POST /v1/organizations/{org}/invitations/{invitation_id}/resend': {
+    scope: 'member',
+    path: teamInvitation,
+    body: () => ({}),
+  },
+  'GET /v1/organizations/{org}/invite-links': { scope: 'member', path: org },
+  'POST /v1/organizations/{org}/invite-links': { scope: 'member', path: org, body: () => ({}) },
+  'GET /v1/organizations/{org}/invite-links/{link_id}': { scope: 'member', path: teamLink },
+  'DELETE /v1/organizations/{org}/invite-links/{link_id}': { scope: 'member', path: teamLink },
+  'POST /v1/organizations/{org}/members/bulk': {
+    scope: 'member',
+    path: org,
+    body: () => ({ members: [{ email: 'planted@example.com', role: 'owner' }] }),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -157,6 +188,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/organizations/${team.id}/projects`, { name: 'Victim project' }, { key: owner.key }),
   );
+  const invitation = await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/invitations`, { email: 'invitee@example.com' }, { key: owner.key }),
+  );
+  const link = await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/invite-links`, {}, { key: owner.key }),
+  );
   return {
     root,
     team,
@@ -166,6 +205,8 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     teamKeyId: teamKey.id,
     webhookId: webhook.id,
     projectId: project.id,
+    invitationId: invitation.id,
+    linkId: link.id,
   };
 }
 
@@ -228,6 +269,8 @@ async function snapshot(t: TestApp, v: Victim) {
     deliveries: await db.query('select event_id from webhook_deliveries where endpoint_id = $1', [
       v.webhookId,
     ]),
+    invitations: await db.query('select * from invitations where root_id = $1 order by id', [v.root.id]),
+    inviteLinks: await db.query('select * from invite_links where root_id = $1 order by id', [v.root.id]),
   };
 }
 

@@ -1,5 +1,4 @@
 import { type Static, Type } from 'typebox';
-import { apiErrorFromDatabase } from '../db/errors.js';
 import { ApiError } from './errors.js';
 import { Nullable } from './schemas.js';
 
@@ -50,18 +49,6 @@ export function bulkStatus(error: ApiError): BulkStatus {
 
 export function presentEntryError(error: ApiError): BulkEntryError {
   return { code: error.code, message: error.message, param: error.param };
-}
-
-/**
- * The refusal an entry's failure stands for: an `ApiError`, or a database error that maps to one
- * (a concurrent request added the same member). Anything else is a fault and fails the request.
- */
-export function entryRefusal(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  const mapped = apiErrorFromDatabase(error);
-  // A serialization failure or deadlock means the whole transaction must be retried.
-  if (!mapped || mapped.code === 'conflict') throw error;
-  return mapped;
 }
 
 /** Entry `i` repeats an earlier one. */

@@ -396,6 +396,29 @@ describeEachDatabase('invitations', (use) => {
     );
   });
 
+  it('keeps the tenant of invitations and links when their team moves to another tree', async () => {
+    const t = use();
+    const { owner, org, team } = await t.ownerWithTeam();
+    const other = await t.createOrganization(owner.key);
+    const sent = await invite(t, team.id, { email: `${t.unique('m')}@example.com` }, owner.key);
+    const link = await t.expect(
+      201,
+      t.post(`/v1/organizations/${team.id}/invite-links`, {}, { key: owner.key }),
+    );
+    await t.expect(200, t.post(`/v1/organizations/${team.id}/move`, { parent_organization_id: other.id }));
+    for (const [table, id] of [
+      ['invitations', sent.id],
+      ['invite_links', link.id],
+    ]) {
+      const rows = await t.database.db.query<{ root_id: string }>(
+        `select root_id from ${table} where id = $1`,
+        [id],
+      );
+      expect(rows[0]!.root_id, table).toBe(other.id);
+    }
+    expect(org.id).not.toBe(other.id);
+  });
+
   it('lists with status and email filters and keyset pages', async () => {
     const t = use();
     const { owner, org } = await setup(t);

@@ -7,7 +7,7 @@ import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isEmail, isUuid } from '../../http/schemas.js';
-import { recordAuditEvent } from '../audit-events/record.js';
+import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
 import { requireRoleAtLeast } from '../members/service.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findUserById } from '../users/queries.js';
@@ -115,9 +115,8 @@ async function planInvitations(
 
 /**
  * Invites each entry's email to the organization, in the caller's transaction: the one path of
- * single and bulk invitations. Every check that can be asked of all entries at once is one
- * statement (members, pending invitations, the insert), so a thousand entries cost a handful of
- * round trips plus one audit event each.
+ * single and bulk invitations. Every step is one statement for all entries (members, pending
+ * invitations, the insert, the audit events), so a thousand entries cost a handful of round trips.
  */
 export async function inviteEmails(
   tx: Queryable,
@@ -165,18 +164,20 @@ export async function inviteEmails(
   for (const entry of insertable) {
     const row = inserted.get(entry.row.id);
     // Missing: a concurrent request invited the same email first.
-    if (!row) {
-      outcomes[entry.index] = { error: alreadyInvited(entry.index) };
-      continue;
-    }
-    await recordAuditEvent(tx, principal, {
+    outcomes[entry.index] = row
+      ? { invitation: withToken(row, entry.token) }
+      : { error: alreadyInvited(entry.index) };
+  }
+  await recordAuditEvents(
+    tx,
+    principal,
+    rows.map((row) => ({
       action: 'invitation.created',
       organization: org,
       target: { type: 'invitation', id: row.id },
       after: presentInvitation(row),
-    });
-    outcomes[entry.index] = { invitation: withToken(row, entry.token) };
-  }
+    })),
+  );
   return outcomes;
 }
 

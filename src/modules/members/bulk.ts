@@ -1,7 +1,6 @@
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
-import { inSavepoint } from '../../db/savepoint.js';
-import { bulkStatus, duplicateEntry, entryRefusal, presentEntryError } from '../../http/bulk.js';
+import { bulkStatus, duplicateEntry, presentEntryError } from '../../http/bulk.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import type { Principal } from '../../http/principal.js';
 import { isEmail, isUuid } from '../../http/schemas.js';
@@ -9,10 +8,9 @@ import { resolveInvitedRole } from '../invitations/policy.js';
 import { reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { deleteNewUsers, findOrCreateUsersByEmails, liveUserIds } from '../users/queries.js';
-import { memberUserIds } from './queries.js';
 import type { Role } from './roles.js';
 import type { BulkAddMembersAnswer, BulkAddMembersBody, Member } from './schemas.js';
-import { admitMember, presentMember } from './service.js';
+import { admitMembers, presentMember } from './service.js';
 
 type Outcome = { member: Member } | { error: ApiError };
 
@@ -79,7 +77,7 @@ async function resolveUsers(tx: Queryable, planned: Planned[], outcomes: Outcome
       ? await findOrCreateUsersByEmails(tx, emails)
       : { byEmail: new Map(), created: new Set() };
   const firstByUser = new Map<string, number>();
-  const resolved: (Planned & { userId: string })[] = [];
+  const resolved: (Planned & { userId: string; role: Role })[] = [];
   for (const entry of planned) {
     const userId = entry.email ? byEmail.get(entry.email.toLowerCase()) : entry.userId;
     if (!userId || (entry.userId && !live.has(userId))) {
@@ -100,9 +98,10 @@ async function resolveUsers(tx: Queryable, planned: Planned[], outcomes: Outcome
 }
 
 /**
- * Adds up to a thousand members in one transaction. Each entry is admitted in a savepoint through
- * the same path as a single add, so a refusal (already a member, no seat left) undoes that entry
- * only, and a failure of the request leaves none of them behind.
+ * Adds up to a thousand members in one transaction, through the same admission path as a single
+ * add, in a fixed number of statements. An entry refused on its own (already a member, no seat
+ * left) is simply not written, so it undoes nothing of the others; a failure of the request
+ * leaves none of them behind.
  */
 export async function bulkAddMembers(
   ctx: AppContext,
@@ -115,38 +114,23 @@ export async function bulkAddMembers(
     const outcomes: Outcome[] = new Array(input.members.length);
     const planned = await planEntries(tx, org, input.members, outcomes);
     const { resolved, created } = await resolveUsers(tx, planned, outcomes);
-    const members =
-      resolved.length > 0
-        ? await memberUserIds(
-            tx,
-            org.id,
-            resolved.map((entry) => entry.userId),
-          )
-        : new Set<string>();
-    const admitted = new Set<string>();
-    for (const entry of resolved) {
-      const identity = entry.email ? 'email' : 'user_id';
-      try {
-        if (members.has(entry.userId)) {
-          throw new ApiError(
-            'already_member',
-            'The user is already a member of this organization.',
-            identity,
-          );
-        }
-        const row = await inSavepoint(tx, () => admitMember(tx, principal, org, entry.userId, entry.role));
-        admitted.add(entry.userId);
-        outcomes[entry.index] = { member: presentMember(row, org.id) };
-      } catch (error) {
-        const refusal = entryRefusal(error);
-        outcomes[entry.index] = {
-          error: new ApiError(refusal.code, refusal.message, entryParam(refusal, entry.index, identity)),
-        };
+    const admitted = await admitMembers(tx, principal, org, resolved);
+    const joined = new Set<string>();
+    resolved.forEach((entry, i) => {
+      const result = admitted[i]!;
+      if (result instanceof ApiError) {
+        const identity = entry.email ? 'email' : 'user_id';
+        const error = new ApiError(result.code, result.message, entryParam(result, entry.index, identity));
+        outcomes[entry.index] = { error };
+      } else {
+        joined.add(entry.userId);
+        outcomes[entry.index] = { member: presentMember(result, org.id) };
       }
-    }
+    });
+    // Users this request created for entries that were then refused are not left behind.
     await deleteNewUsers(
       tx,
-      [...created].filter((id) => !admitted.has(id)),
+      [...created].filter((id) => !joined.has(id)),
     );
     return outcomes;
   });

@@ -6,7 +6,7 @@ import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
-import { recordAuditEvent } from '../audit-events/record.js';
+import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
 import type { AccessibleOrganizationRow, OrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
@@ -14,7 +14,8 @@ import {
   countOtherOwners,
   deleteMembership,
   findMember,
-  insertMembership,
+  findMembers,
+  insertMemberships,
   listDirectMembersForCaller,
   listEffectiveMembers,
   type MemberPageRow,
@@ -111,13 +112,60 @@ export async function addMember(
   return presentMember(row, row.organization_id);
 }
 
+export interface Admission {
+  userId: string;
+  role: Role;
+}
+
 /**
- * The one way a user becomes a member of an organization: adding one, adding in bulk, accepting
- * an invitation or an invite link all come here, so a rule about who may join is written once.
- * Inserts the membership (409 `already_member` if there is one), extends the user's reach and
- * records `member.added`, inside the caller's transaction. The caller has already decided that
- * `role` may be granted; `principal` is who the event names as the actor.
+ * The one way users become members of an organization: adding one, adding in bulk, accepting an
+ * invitation or an invite link all come here, so a rule about who may join is written once.
+ * Inserts the memberships, extends the users' reach and records one `member.added` each, inside
+ * the caller's transaction, in a fixed number of statements however many there are. The answer
+ * has, for each admission in order, the new membership or the `ApiError` refusing it (so far
+ * `already_member`); a rule that refuses one admission puts its error there, a rule that refuses
+ * them all throws. The caller has already decided that each role may be granted; `principal` is
+ * who the events name as the actor.
  */
+export async function admitMembers(
+  tx: Queryable,
+  principal: Principal,
+  org: OrganizationRow,
+  admissions: Admission[],
+): Promise<(MemberRow | ApiError)[]> {
+  if (admissions.length === 0) return [];
+  const inserted = await insertMemberships(tx, org.id, org.root_id, admissions);
+  const rows = inserted.size > 0 ? await findMembers(tx, org.id, [...inserted]) : [];
+  const byUser = new Map(rows.map((row) => [row.user_id, row]));
+  await recordAuditEvents(
+    tx,
+    principal,
+    admissions.flatMap(({ userId }) => {
+      const added = inserted.has(userId) ? byUser.get(userId) : undefined;
+      if (!added) return [];
+      return [
+        {
+          action: 'member.added',
+          organization: org,
+          target: { type: 'member', id: `${org.id}/${userId}` },
+          after: presentMember(added, org.id),
+        },
+      ];
+    }),
+  );
+  // A user named twice is admitted once; the second naming is refused like any existing member.
+  const claimed = new Set<string>();
+  return admissions.map(({ userId }) => {
+    const added = byUser.get(userId);
+    if (!added || claimed.has(userId)) {
+      return new ApiError('already_member', 'The user is already a member of this organization.', 'user_id');
+    }
+    claimed.add(userId);
+    return added;
+  });
+}
+
+/** `admitMembers` for one user: throws the refusal. */
 export async function admitMember(
   tx: Queryable,
   principal: Principal,
@@ -125,15 +173,9 @@ export async function admitMember(
   userId: string,
   role: Role,
 ): Promise<MemberRow> {
-  await insertMembership(tx, org.id, org.root_id, userId, role);
-  const added = (await findMember(tx, org.id, userId))!;
-  await recordAuditEvent(tx, principal, {
-    action: 'member.added',
-    organization: org,
-    target: { type: 'member', id: `${org.id}/${userId}` },
-    after: presentMember(added, org.id),
-  });
-  return added;
+  const [admitted] = await admitMembers(tx, principal, org, [{ userId, role }]);
+  if (admitted instanceof ApiError) throw admitted;
+  return admitted!;
 }
 
 export async function getMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {

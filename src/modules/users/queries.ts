@@ -165,7 +165,8 @@ export async function findOrCreateUsersByEmails(
   db: Queryable,
   emails: string[],
 ): Promise<{ byEmail: Map<string, string>; created: Set<string> }> {
-  const wanted = [...new Set(emails.map((email) => email.toLowerCase()))];
+  // Sorted, so two requests inserting overlapping emails take the index entries in one order.
+  const wanted = [...new Set(emails.map((email) => email.toLowerCase()))].sort();
   const given = new Map<string, string>();
   for (const email of emails) if (!given.has(email.toLowerCase())) given.set(email.toLowerCase(), email);
   const rows = await db.query<{ id: string; email: string; created: boolean }>(
