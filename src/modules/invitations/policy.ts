@@ -11,7 +11,10 @@ import type { AccessibleOrganizationRow } from '../organizations/queries.js';
  * place each, so organization settings and custom roles change them for every route at once.
  */
 
-/** Inviting (and creating invite links, and adding in bulk) needs the admin role and `member:write`. */
+/**
+ * Inviting, creating invite links and adding members in bulk need what adding one member needs:
+ * the admin role and `member:write`.
+ */
 export function reachForInviting(
   tx: Queryable,
   principal: Principal,

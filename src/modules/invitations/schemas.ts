@@ -116,7 +116,7 @@ export const BulkInvitationsBody = Type.Object(
     invitations: Type.Array(
       Type.Object(
         {
-          email: Type.String({ maxLength: 1024 }),
+          email: Type.String({ maxLength: 512 }),
           role: Type.Optional(Type.String({ maxLength: 64 })),
           expires_in: Type.Optional(Type.Integer({ description: expiresInDescription })),
         },

@@ -188,6 +188,21 @@ describeEachDatabase('bulk member adds', (use) => {
     for (const email of emails.slice(0, 3)) expect(await usersWithEmail(t, email)).toHaveLength(1);
   });
 
+  it('takes the largest body its schema allows within the default body limit', async () => {
+    const t = use();
+    const org = await t.createOrganization((await t.userWithKey()).key);
+    const entry = { email: `@${'e'.repeat(511)}`, user_id: 'u'.repeat(64), role: 'r'.repeat(64) };
+    const body = { members: Array.from({ length: 1000 }, () => entry) };
+    expect(JSON.stringify(body).length).toBeLessThan(1_048_576);
+    expect(t.config.http.bodyLimitBytes).toBe(1_048_576);
+    const answer = await t.expect(200, t.post(bulk(org.id), body));
+    expect(answer).toMatchObject({ created: 0, refused: 1000 });
+    expect(answer.results[999].error).toMatchObject({
+      code: 'invalid_request',
+      param: 'members.999.user_id',
+    });
+  });
+
   it('refuses the whole request when it cannot run, changing nothing', async () => {
     const t = use();
     const owner = await t.userWithKey();

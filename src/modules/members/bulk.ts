@@ -4,8 +4,7 @@ import { bulkStatus, duplicateEntry, presentEntryError } from '../../http/bulk.j
 import { ApiError, notFound } from '../../http/errors.js';
 import type { Principal } from '../../http/principal.js';
 import { isEmail, isUuid } from '../../http/schemas.js';
-import { resolveInvitedRole } from '../invitations/policy.js';
-import { reachOrganization } from '../organizations/access.js';
+import { reachForInviting, resolveInvitedRole } from '../invitations/policy.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { deleteNewUsers, findOrCreateUsersByEmails, liveUserIds } from '../users/queries.js';
 import type { Role } from './roles.js';
@@ -110,7 +109,7 @@ export async function bulkAddMembers(
   input: BulkAddMembersBody,
 ): Promise<BulkAddMembersAnswer> {
   const outcomes = await ctx.db.transaction(async (tx) => {
-    const org = await reachOrganization(tx, principal, orgRef, { role: 'admin', scope: 'member:write' });
+    const org = await reachForInviting(tx, principal, orgRef);
     const outcomes: Outcome[] = new Array(input.members.length);
     const planned = await planEntries(tx, org, input.members, outcomes);
     const { resolved, created } = await resolveUsers(tx, planned, outcomes);

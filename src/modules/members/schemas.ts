@@ -82,7 +82,7 @@ export const BulkAddMembersBody = Type.Object(
     members: Type.Array(
       Type.Object(
         {
-          email: Type.Optional(Type.String({ maxLength: 1024, description: 'Creates the user if unknown.' })),
+          email: Type.Optional(Type.String({ maxLength: 512, description: 'Creates the user if unknown.' })),
           user_id: Type.Optional(Type.String({ maxLength: 64 })),
           role: Type.Optional(Type.String({ maxLength: 64, description: '`member` if absent.' })),
         },

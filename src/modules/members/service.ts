@@ -137,25 +137,9 @@ export async function admitMembers(
   const inserted = await insertMemberships(tx, org.id, org.root_id, admissions);
   const rows = inserted.size > 0 ? await findMembers(tx, org.id, [...inserted]) : [];
   const byUser = new Map(rows.map((row) => [row.user_id, row]));
-  await recordAuditEvents(
-    tx,
-    principal,
-    admissions.flatMap(({ userId }) => {
-      const added = inserted.has(userId) ? byUser.get(userId) : undefined;
-      if (!added) return [];
-      return [
-        {
-          action: 'member.added',
-          organization: org,
-          target: { type: 'member', id: `${org.id}/${userId}` },
-          after: presentMember(added, org.id),
-        },
-      ];
-    }),
-  );
   // A user named twice is admitted once; the second naming is refused like any existing member.
   const claimed = new Set<string>();
-  return admissions.map(({ userId }) => {
+  const results = admissions.map(({ userId }) => {
     const added = byUser.get(userId);
     if (!added || claimed.has(userId)) {
       return new ApiError('already_member', 'The user is already a member of this organization.', 'user_id');
@@ -163,6 +147,23 @@ export async function admitMembers(
     claimed.add(userId);
     return added;
   });
+  await recordAuditEvents(
+    tx,
+    principal,
+    results.flatMap((added) =>
+      added instanceof ApiError
+        ? []
+        : [
+            {
+              action: 'member.added',
+              organization: org,
+              target: { type: 'member', id: `${org.id}/${added.user_id}` },
+              after: presentMember(added, org.id),
+            },
+          ],
+    ),
+  );
+  return results;
 }
 
 /** `admitMembers` for one user: throws the refusal. */
