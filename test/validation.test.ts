@@ -276,6 +276,12 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/organizations/{org}/projects': { name: 'Query project' },
       'POST /v1/organizations/{org}/transfer-ownership': { user_id: user.id },
       'PATCH /v1/organizations/{org}/projects/{project_id}': { name: 'Renamed' },
+      'POST /v1/organizations/{org}/invitations': { email: `${t.unique('q')}@example.com` },
+      'POST /v1/organizations/{org}/invitations/bulk': {
+        invitations: [{ email: `${t.unique('q')}@example.com` }],
+      },
+      'POST /v1/organizations/{org}/members/bulk': { members: [{ email: `${t.unique('q')}@example.com` }] },
+      'POST /v1/invitations/accept': { token: 'osi_unknown' },
     };
     const webhook = await t.expect(
       201,
@@ -290,6 +296,9 @@ describeEachDatabase('validation and the error envelope', (use) => {
       project_id: (
         await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Query base' }))
       ).id,
+      // Any well-formed ids: the query string is refused before they are looked up.
+      invitation_id: '01900000-0000-7000-8000-000000000001',
+      link_id: '01900000-0000-7000-8000-000000000002',
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;

@@ -198,10 +198,19 @@ describeEachDatabase('invitations', (use) => {
     expect((await refusal(409, accept(t, pending.token, invitee.key))).code).toBe('already_member');
     expect((await t.expect(200, t.get(invitation(org.id, pending.id)))).status).toBe('pending');
     expect((await t.expect(200, t.get(member(org.id, invitee.user.id)))).role).toBe('admin');
-    // Inviting a member, or resending to one, is refused.
+    // Inviting a member, or resending to one, is refused, and changes nothing: not even the lapsed
+    // invitation a new one would have replaced.
+    await expire(t, pending.id);
+    const lapsed = await t.expect(200, t.get(invitation(org.id, pending.id)));
     expect(
       (await refusal(409, t.post(invitations(org.id), { email: invitee.user.email.toUpperCase() }))).code,
     ).toBe('already_member');
+    expect(await t.expect(200, t.get(invitation(org.id, pending.id)))).toEqual(lapsed);
+    const [stored] = await t.database.db.query<{ status: string }>(
+      'select status from invitations where id = $1',
+      [pending.id],
+    );
+    expect(stored!.status).toBe('pending');
     expect((await refusal(409, t.post(`${invitation(org.id, pending.id)}/resend`, {}))).code).toBe(
       'already_member',
     );

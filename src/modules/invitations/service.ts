@@ -187,12 +187,13 @@ export async function createInvitation(
   orgRef: string,
   input: CreateInvitationBody,
 ): Promise<CreatedInvitation> {
-  const [outcome] = await ctx.db.transaction(async (tx) => {
+  return ctx.db.transaction(async (tx) => {
     const org = await reachForInviting(tx, principal, orgRef);
-    return inviteEmails(tx, principal, org, [input], (_, field) => field);
+    const [outcome] = await inviteEmails(tx, principal, org, [input], (_, field) => field);
+    // Thrown inside the transaction, so a refused invitation leaves nothing changed.
+    if ('error' in outcome!) throw outcome.error;
+    return outcome!.invitation;
   });
-  if ('error' in outcome!) throw outcome.error;
-  return outcome!.invitation;
 }
 
 export async function listInvitations(
