@@ -45,6 +45,10 @@ declare module 'fastify' {
 
 import { docsRoutes } from './modules/docs/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { invitationRoutes } from './modules/invitations/routes.js';
+import { CreatedInvitation, Invitation } from './modules/invitations/schemas.js';
+import { inviteLinkRoutes } from './modules/invite-links/routes.js';
+import { CreatedInviteLink, InviteLink } from './modules/invite-links/schemas.js';
 import { meRoutes } from './modules/me/routes.js';
 import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
@@ -68,7 +72,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
     level,
     // Credentials never reach the log, whatever the level.
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.key'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.key', '*.token'],
       censor: '[redacted]',
     },
   };
@@ -143,6 +147,10 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     Entitlements,
     Deployment,
     Integration,
+    Invitation,
+    CreatedInvitation,
+    InviteLink,
+    CreatedInviteLink,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -185,6 +193,8 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
       await v1.register(integrationRoutes(ctx));
       await v1.register(usageRoutes(ctx));
       await v1.register(budgetRoutes(ctx));
+      await v1.register(invitationRoutes(ctx));
+      await v1.register(inviteLinkRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -291,6 +291,11 @@ describeEachDatabase('every operation survives random input', (use) => {
           environment_mapping: { production: project.id },
         }),
       );
+      const invitation = await t.expect(
+        201,
+        t.post(`/v1/organizations/${org.id}/invitations`, { email: `${t.unique('fuzz')}@example.com` }),
+      );
+      const link = await t.expect(201, t.post(`/v1/organizations/${org.id}/invite-links`, {}));
       const ids = [
         org.id,
         org.slug,
@@ -301,6 +306,8 @@ describeEachDatabase('every operation survives random input', (use) => {
         project.id,
         license.id,
         integration.id,
+        invitation.id,
+        link.id,
       ];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
@@ -313,6 +320,8 @@ describeEachDatabase('every operation survives random input', (use) => {
         deployment_id: [deployment.id],
         integration_id: [integration.id],
         storage_type: ['s3', 'bigquery'],
+        invitation_id: [invitation.id],
+        link_id: [link.id],
         any: ids,
       };
       await check(t, op, fixtures, [

@@ -23,6 +23,8 @@ interface Victim {
   spareLicenseId: string;
   deploymentId: string;
   integrationId: string;
+  invitationId: string;
+  linkId: string;
 }
 
 interface RouteCase {
@@ -40,6 +42,8 @@ const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
 const integration = (v: Victim) => ({ org: v.team.id, integration_id: v.integrationId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
 const victimLicense = (v: Victim) => ({ license_id: v.licenseId });
+const teamInvitation = (v: Victim) => ({ org: v.team.id, invitation_id: v.invitationId });
+const teamLink = (v: Victim) => ({ org: v.team.id, link_id: v.linkId });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
 const ROUTES: Record<string, RouteCase> = {
@@ -191,6 +195,33 @@ const ROUTES: Record<string, RouteCase> = {
     path: org,
     body: () => ({ max_overage: '1000000' }),
   },
+  'GET /v1/organizations/{org}/invitations': { scope: 'member', path: org },
+  'POST /v1/organizations/{org}/invitations': {
+    scope: 'member',
+    path: org,
+    body: () => ({ email: 'planted@example.com', role: 'owner' }),
+  },
+  'POST /v1/organizations/{org}/invitations/bulk': {
+    scope: 'member',
+    path: org,
+    body: () => ({ invitations: [{ email: 'planted@example.com' }] }),
+  },
+  'GET /v1/organizations/{org}/invitations/{invitation_id}': { scope: 'member', path: teamInvitation },
+  'DELETE /v1/organizations/{org}/invitations/{invitation_id}': { scope: 'member', path: teamInvitation },
+  'POST /v1/organizations/{org}/invitations/{invitation_id}/resend': {
+    scope: 'member',
+    path: teamInvitation,
+    body: () => ({}),
+  },
+  'GET /v1/organizations/{org}/invite-links': { scope: 'member', path: org },
+  'POST /v1/organizations/{org}/invite-links': { scope: 'member', path: org, body: () => ({}) },
+  'GET /v1/organizations/{org}/invite-links/{link_id}': { scope: 'member', path: teamLink },
+  'DELETE /v1/organizations/{org}/invite-links/{link_id}': { scope: 'member', path: teamLink },
+  'POST /v1/organizations/{org}/members/bulk': {
+    scope: 'member',
+    path: org,
+    body: () => ({ members: [{ email: 'planted@example.com', role: 'owner' }] }),
+  },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -263,6 +294,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     200,
     t.put(`/v1/organizations/${team.id}/budget`, { monthly_limit: '100' }, { key: owner.key }),
   );
+  const invitation = await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/invitations`, { email: 'invitee@example.com' }, { key: owner.key }),
+  );
+  const link = await t.expect(
+    201,
+    t.post(`/v1/organizations/${team.id}/invite-links`, {}, { key: owner.key }),
+  );
   return {
     root,
     team,
@@ -276,6 +315,8 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     spareLicenseId: spare.id,
     deploymentId: deployment.id,
     integrationId: integration.id,
+    invitationId: invitation.id,
+    linkId: link.id,
   };
 }
 
@@ -361,6 +402,8 @@ async function snapshot(t: TestApp, v: Victim) {
       'select organization_id, monthly_limit::text, max_overage::text, currency, updated_at from budgets where root_id = $1',
       [v.root.id],
     ),
+    invitations: await db.query('select * from invitations where root_id = $1 order by id', [v.root.id]),
+    inviteLinks: await db.query('select * from invite_links where root_id = $1 order by id', [v.root.id]),
   };
 }
 

@@ -299,6 +299,12 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/organizations/{org}/usage': { records: [usageRecord()] },
       'PUT /v1/organizations/{org}/budget': { monthly_limit: '1' },
       'PATCH /v1/organizations/{org}/max-overages': { max_overage: '1' },
+      'POST /v1/organizations/{org}/invitations': { email: `${t.unique('q')}@example.com` },
+      'POST /v1/organizations/{org}/invitations/bulk': {
+        invitations: [{ email: `${t.unique('q')}@example.com` }],
+      },
+      'POST /v1/organizations/{org}/members/bulk': { members: [{ email: `${t.unique('q')}@example.com` }] },
+      'POST /v1/invitations/accept': { token: 'osi_unknown' },
     };
     const webhook = await t.expect(
       201,
@@ -322,6 +328,9 @@ describeEachDatabase('validation and the error envelope', (use) => {
           t.post(`/v1/organizations/${org.id}/integrations`, { kind: 'github', external_id: 'query-base' }),
         )
       ).id,
+      // Any well-formed ids: the query string is refused before they are looked up.
+      invitation_id: '01900000-0000-7000-8000-000000000001',
+      link_id: '01900000-0000-7000-8000-000000000002',
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;

@@ -27,6 +27,12 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
       'This organization already has a live integration of this kind for this external_id.',
       'external_id',
     ),
+  invitations_pending_key: () =>
+    new ApiError(
+      'already_invited',
+      'This email already has a pending invitation to the organization.',
+      'email',
+    ),
   memberships_organization_id_user_id_pk: () =>
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };

@@ -4,6 +4,8 @@ import { backends, type TestDatabase } from '../../test/helpers/databases.js';
 import {
   apiKeys,
   deployments,
+  invitations,
+  inviteLinks,
   licenses,
   memberships,
   organizationIntegrations,
@@ -19,6 +21,8 @@ const TABLES: PgTable[] = [
   licenses,
   deployments,
   organizationIntegrations,
+  invitations,
+  inviteLinks,
 ];
 
 for (const backend of backends) {

@@ -556,3 +556,74 @@ export const budgets = pgTable(
   },
   (t) => [check('budgets_amounts_check', sql`${t.monthlyLimit} >= 0 and ${t.maxOverage} >= 0`)],
 );
+
+/**
+ * An invitation of one email address to an organization with a role. Only the SHA-256 hash of its
+ * token is stored. `status` is stored as pending, accepted, revoked or expired; a pending one past
+ * `expires_at` is presented as expired, and is stored as expired once a new invitation replaces it.
+ */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    email: text('email').notNull(),
+    role: text('role').notNull(),
+    status: text('status').notNull().default('pending'),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    inviterUserId: uuid('inviter_user_id'),
+    inviterKeyId: uuid('inviter_key_id').notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true, precision: 3 }),
+    acceptedByUserId: uuid('accepted_by_user_id').references(() => users.id),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('invitations_token_hash_key').on(t.tokenHash),
+    // At most one pending invitation per email and organization.
+    uniqueIndex('invitations_pending_key')
+      .on(t.organizationId, sql`lower(${t.email})`)
+      .where(sql`${t.status} = 'pending'`),
+    index('invitations_org_idx').on(t.organizationId, t.id),
+    index('invitations_pending_email_idx')
+      .on(sql`lower(${t.email})`, t.id)
+      .where(sql`${t.status} = 'pending'`),
+    check('invitations_status_check', sql`${t.status} in ('pending', 'accepted', 'revoked', 'expired')`),
+  ],
+);
+
+/**
+ * A shareable link that admits any user who is not yet a member, with a role, until it expires,
+ * is revoked or has been used `max_uses` times (null: no cap). Only its token's hash is stored.
+ */
+export const inviteLinks = pgTable(
+  'invite_links',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    role: text('role').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    maxUses: integer('max_uses'),
+    uses: integer('uses').notNull().default(0),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    creatorUserId: uuid('creator_user_id'),
+    creatorKeyId: uuid('creator_key_id').notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('invite_links_token_hash_key').on(t.tokenHash),
+    index('invite_links_org_idx').on(t.organizationId, t.id),
+    check(
+      'invite_links_uses_check',
+      sql`${t.uses} >= 0 and (${t.maxUses} is null or (${t.maxUses} >= 1 and ${t.uses} <= ${t.maxUses}))`,
+    ),
+  ],
+);

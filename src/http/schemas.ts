@@ -1,3 +1,4 @@
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { type Static, type TSchema, Type } from 'typebox';
 
 /** The error envelope every failure answers with. */
@@ -64,3 +65,8 @@ export const OrganizationRef = Type.String({
 export const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
   description: 'Free JSON object for the host application (at most 16 KB).',
 });
+
+/** The email check request bodies get (`format: email`), for values validated one entry at a time. */
+export const EMAIL_MAX_LENGTH = 320;
+const EMAIL = fullFormats.email as RegExp;
+export const isEmail = (text: string) => text.length <= EMAIL_MAX_LENGTH && EMAIL.test(text);

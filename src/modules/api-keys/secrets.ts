@@ -3,12 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const KEY_PREFIX = 'osk_';
 
-/** A new secret: `osk_` and 40 base62 characters (about 238 bits). */
-export function newSecret(): string {
+/** A new secret: `osk_` (or another prefix) and 40 base62 characters (about 238 bits). */
+export function newSecret(prefix = KEY_PREFIX): string {
   const bytes = randomBytes(40);
   let body = '';
   for (const byte of bytes) body += ALPHABET[byte % 62];
-  return KEY_PREFIX + body;
+  return prefix + body;
 }
 
 /** Only this hash is stored; a key is found by the hash of what the caller sends. */

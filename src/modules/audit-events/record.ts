@@ -1,7 +1,7 @@
 import { uuidv7 } from 'uuidv7';
 import type { Queryable } from '../../db/client.js';
 import type { Principal } from '../../http/principal.js';
-import { insertAuditEvent } from './queries.js';
+import { insertAuditEvent, insertAuditEvents, type NewAuditEvent } from './queries.js';
 
 /** Fields whose values never reach the audit trail, only the fact that they changed. */
 const MASKED = /(^|_)(secret|token|password|key_hash|ciphertext)s?$/;
@@ -36,31 +36,43 @@ export function changedFields(before: object | null | undefined, after: object |
   return changes;
 }
 
+function newEvent(principal: Principal, entry: AuditEntry): NewAuditEvent {
+  return {
+    id: uuidv7(),
+    rootId: entry.organization?.root_id ?? null,
+    organizationId: entry.organization?.id ?? null,
+    action: entry.action,
+    actorKind: principal.kind,
+    actorUserId: principal.userId,
+    actorKeyId: principal.keyId,
+    targetType: entry.target.type,
+    targetId: entry.target.id,
+    changes: changedFields(entry.before, entry.after),
+    requestId: principal.origin?.requestId ?? null,
+    ip: principal.origin?.ip ?? null,
+    userAgent: principal.origin?.userAgent ?? null,
+  };
+}
+
 /** Writes one audit event (and queues its webhooks); call it inside the transaction of the change it records. */
 export async function recordAuditEvent(
   db: Queryable,
   principal: Principal,
   entry: AuditEntry,
 ): Promise<string> {
-  const id = uuidv7();
-  await insertAuditEvent(
+  const event = newEvent(principal, entry);
+  await insertAuditEvent(db, event, entry.onlyEndpointId);
+  return event.id;
+}
+
+/** One event per entry, in one statement: for changes made many at a time (bulk requests). */
+export async function recordAuditEvents(
+  db: Queryable,
+  principal: Principal,
+  entries: Omit<AuditEntry, 'onlyEndpointId'>[],
+): Promise<void> {
+  await insertAuditEvents(
     db,
-    {
-      id,
-      rootId: entry.organization?.root_id ?? null,
-      organizationId: entry.organization?.id ?? null,
-      action: entry.action,
-      actorKind: principal.kind,
-      actorUserId: principal.userId,
-      actorKeyId: principal.keyId,
-      targetType: entry.target.type,
-      targetId: entry.target.id,
-      changes: changedFields(entry.before, entry.after),
-      requestId: principal.origin?.requestId ?? null,
-      ip: principal.origin?.ip ?? null,
-      userAgent: principal.origin?.userAgent ?? null,
-    },
-    entry.onlyEndpointId,
+    entries.map((entry) => newEvent(principal, entry)),
   );
-  return id;
 }

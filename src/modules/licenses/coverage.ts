@@ -45,9 +45,16 @@ export async function findCoverage(
   return { headId, license, plan: FREE_PLAN, seats: config.freePlanSeats, features: {} };
 }
 
+export interface SeatCheck {
+  /** The users that fit: those already holding a seat in the pool, then new ones while seats last. */
+  fitting: Set<string>;
+  /** What answers each user that does not fit. */
+  refusal: ApiError;
+}
+
 /**
- * Refuses (402 `seat_limit_reached`) when giving these users a membership in `org` would take
- * more seats than its plan has. A user who already holds a seat in the pool takes no new one.
+ * Which of these users (taken in order) can be given a membership in `org` without taking more
+ * seats than its plan has. A user who already holds a seat in the pool takes no new one.
  *
  * Call it inside the transaction that adds the memberships, before adding them. Under a limit it
  * takes the organization's tree lock (the one membership writers take, held to the transaction's
@@ -55,29 +62,49 @@ export async function findCoverage(
  * after another and a burst cannot overshoot. Without a limit it returns after one read: an add
  * that races a change making the plan limited is simply ordered before that change.
  */
+export async function checkSeats(
+  tx: Queryable,
+  config: LicensingConfig,
+  org: OrganizationPath,
+  userIds: readonly string[],
+): Promise<SeatCheck> {
+  const wanted = [...new Set(userIds)];
+  const everyone = { fitting: new Set(wanted), refusal: seatLimitReached(FREE_PLAN, 0, 0) };
+  if ((await findCoverage(tx, config, org)).seats === null) return everyone;
+  await lockTrees(tx, [org.root_id]);
+  const coverage = await findCoverage(tx, config, org);
+  if (coverage.seats === null) return everyone;
+  const { used, counted } = await countSeats(tx, coverage.headId, wanted);
+  let free = coverage.seats - used;
+  const fitting = new Set<string>();
+  for (const userId of wanted) {
+    if (counted.includes(userId)) fitting.add(userId);
+    else if (free > 0) {
+      fitting.add(userId);
+      free -= 1;
+    }
+  }
+  return { fitting, refusal: seatLimitReached(coverage.plan, coverage.seats, used) };
+}
+
+const seatLimitReached = (plan: string, seats: number, used: number) =>
+  new ApiError(
+    'seat_limit_reached',
+    `The ${plan} plan covering this organization has ${seats} seats, ${used} taken: no room for more.`,
+  );
+
+/** Refuses (402 `seat_limit_reached`) unless every one of these users fits (see `checkSeats`). */
 export async function ensureSeatsFor(
   tx: Queryable,
   config: LicensingConfig,
   org: OrganizationPath,
   userIds: readonly string[],
 ): Promise<void> {
-  if ((await findCoverage(tx, config, org)).seats === null) return;
-  await lockTrees(tx, [org.root_id]);
-  const coverage = await findCoverage(tx, config, org);
-  if (coverage.seats === null) return;
-  const wanted = [...new Set(userIds)];
-  const { used, counted } = await countSeats(tx, coverage.headId, wanted);
-  const taking = wanted.filter((userId) => !counted.includes(userId)).length;
-  if (taking > 0 && used + taking > coverage.seats) {
-    throw new ApiError(
-      'seat_limit_reached',
-      `The ${coverage.plan} plan covering this organization has ${coverage.seats} seats, ${used} taken: ` +
-        `no room for ${taking} more.`,
-    );
-  }
+  const { fitting, refusal } = await checkSeats(tx, config, org, userIds);
+  if (userIds.some((userId) => !fitting.has(userId))) throw refusal;
 }
 
-/** `ensureSeatsFor` for one user: what adding a member calls. */
+/** `ensureSeatsFor` for one user: what creating an organization or team calls for its creator. */
 export function ensureSeatFor(
   tx: Queryable,
   config: LicensingConfig,

@@ -6,6 +6,7 @@ import type { Principal } from '../../http/principal.js';
 import { organizationForCallerSql } from '../organizations/queries.js';
 import {
   grantReach,
+  grantReachToMany,
   lockTreeOf,
   lockTrees,
   lockTreesOfUser,
@@ -43,6 +44,37 @@ export async function insertMembership(
     [organizationId, userId, rootId, role],
   );
   await grantReach(db, userId, organizationId);
+}
+
+/**
+ * Memberships for many users in one statement. Users who already are members (also by a
+ * concurrent request, once it commits) are skipped: the answer holds the user ids inserted.
+ */
+export async function insertMemberships(
+  db: Queryable,
+  organizationId: string,
+  rootId: string,
+  admissions: { userId: string; role: Role }[],
+): Promise<Set<string>> {
+  await lockTrees(db, [rootId]);
+  const rows = await db.query<{ user_id: string }>(
+    `insert into memberships (organization_id, user_id, root_id, role)
+     select $1, n.user_id, $2, n.role from unnest($3::uuid[], $4::text[]) as n(user_id, role)
+     on conflict (organization_id, user_id) do nothing
+     returning user_id`,
+    [organizationId, rootId, admissions.map((a) => a.userId), admissions.map((a) => a.role)],
+  );
+  const inserted = rows.map((row) => row.user_id);
+  if (inserted.length > 0) await grantReachToMany(db, inserted, organizationId);
+  return new Set(inserted);
+}
+
+export async function findMembers(db: Queryable, organizationId: string, userIds: string[]) {
+  return db.query<MemberRow>(
+    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+      where m.organization_id = $1 and m.user_id = any($2::uuid[])`,
+    [organizationId, userIds],
+  );
 }
 
 export async function findMember(

@@ -30,6 +30,17 @@ export async function grantReach(db: Queryable, userId: string, organizationId: 
   );
 }
 
+/** Each of these users reaches the organization and all its descendants. */
+export async function grantReachToMany(db: Queryable, userIds: string[], organizationId: string) {
+  await db.query(
+    `insert into user_organizations (user_id, organization_id, root_id)
+     select u.id, d.id, d.root_id from unnest($1::uuid[]) as u(id), organizations d
+      where d.id = $2 or d.ancestor_ids @> array[$2::uuid]
+     on conflict do nothing`,
+    [userIds, organizationId],
+  );
+}
+
 /** After a membership is gone: the user keeps only what another membership still reaches. */
 export async function withdrawReach(db: Queryable, userId: string, organizationId: string): Promise<void> {
   await db.query(

@@ -4,8 +4,11 @@ import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
+import { bulkAddMembers } from './bulk.js';
 import {
   AddMemberBody,
+  BulkAddMembersAnswer,
+  BulkAddMembersBody,
   ListMembersQuery,
   MemberParams,
   OrgParams,
@@ -105,6 +108,20 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         );
         return reply.code(204).send(null);
       },
+    });
+
+    app.post('/organizations/:org/members/bulk', {
+      schema: {
+        tags,
+        summary: 'Add up to 1,000 members by email or user id',
+        description:
+          'One transaction; 200 with one result per entry, in order. An entry refused on its own ' +
+          '(`already_member`, `duplicate`, `seat_limit_reached`, `invalid`) does not stop the others.',
+        params: OrgParams,
+        body: BulkAddMembersBody,
+        response: { 200: BulkAddMembersAnswer, ...errors(400, 401, 403, 404, 413) },
+      },
+      handler: (request) => bulkAddMembers(ctx, request.principal, request.params.org, request.body),
     });
   };
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { BULK_MAX_ENTRIES, BulkEntryError, BulkStatus } from '../../http/bulk.js';
 import { PageQuery } from '../../http/pagination.js';
 import { Nullable, OrganizationRef, Timestamp, Uuid } from '../../http/schemas.js';
 
@@ -71,3 +72,43 @@ export type ListMembersQuery = Static<typeof ListMembersQuery>;
 
 export const MemberParams = Type.Object({ org: OrganizationRef, user_id: Uuid() });
 export const OrgParams = Type.Object({ org: OrganizationRef });
+
+/*
+ * Bulk entries are typed by the schema but their values (email format, user id, role) are checked
+ * one by one, so one bad entry is reported in its result instead of refusing the rest.
+ */
+export const BulkAddMembersBody = Type.Object(
+  {
+    members: Type.Array(
+      Type.Object(
+        {
+          email: Type.Optional(Type.String({ maxLength: 512, description: 'Creates the user if unknown.' })),
+          user_id: Type.Optional(Type.String({ maxLength: 64 })),
+          role: Type.Optional(Type.String({ maxLength: 64, description: '`member` if absent.' })),
+        },
+        { additionalProperties: false, description: 'Exactly one of `email` and `user_id`.' },
+      ),
+      { minItems: 1, maxItems: BULK_MAX_ENTRIES },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BulkAddMembersBody = Static<typeof BulkAddMembersBody>;
+
+export const BulkMemberResult = Type.Object({
+  index: Type.Integer({ description: 'Position of the entry in the request.' }),
+  status: BulkStatus,
+  member: Nullable(Type.Ref('Member')),
+  error: Nullable(BulkEntryError),
+});
+
+export const BulkAddMembersAnswer = Type.Object({
+  results: Type.Array(BulkMemberResult),
+  created: Type.Integer(),
+  refused: Type.Integer(),
+});
+export type BulkAddMembersAnswer = {
+  results: { index: number; status: BulkStatus; member: Member | null; error: BulkEntryError | null }[];
+  created: number;
+  refused: number;
+};

@@ -1,4 +1,5 @@
 import { uuidv7 } from 'uuidv7';
+import type { LicensingConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
@@ -6,16 +7,17 @@ import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
-import { recordAuditEvent } from '../audit-events/record.js';
-import { ensureSeatFor } from '../licenses/coverage.js';
+import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
+import { checkSeats } from '../licenses/coverage.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
-import type { AccessibleOrganizationRow } from '../organizations/queries.js';
+import type { AccessibleOrganizationRow, OrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
   countOtherOwners,
   deleteMembership,
   findMember,
-  insertMembership,
+  findMembers,
+  insertMemberships,
   listDirectMembersForCaller,
   listEffectiveMembers,
   type MemberPageRow,
@@ -41,7 +43,7 @@ export function presentMember(row: MemberRow, organizationId: string): Member {
 }
 
 /** A caller grants, changes or removes only roles at or below its own. */
-function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: string | null) {
+export function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: string | null) {
   if (!atLeast(org.caller_role, role)) {
     throw new ApiError('forbidden', `Only a caller with the ${role} role can manage ${role}s.`, param);
   }
@@ -107,18 +109,86 @@ export async function addMember(
     } else {
       userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
     }
-    await ensureSeatFor(tx, ctx.config.licensing, org, userId);
-    await insertMembership(tx, org.id, org.root_id, userId, role);
-    const added = (await findMember(tx, org.id, userId))!;
-    await recordAuditEvent(tx, principal, {
-      action: 'member.added',
-      organization: org,
-      target: { type: 'member', id: `${org.id}/${userId}` },
-      after: presentMember(added, org.id),
-    });
-    return added;
+    return admitMember(tx, ctx.config.licensing, principal, org, userId, role);
   });
   return presentMember(row, row.organization_id);
+}
+
+export interface Admission {
+  userId: string;
+  role: Role;
+}
+
+/**
+ * The one way users become members of an organization: adding one, adding in bulk, accepting an
+ * invitation or an invite link all come here, so a rule about who may join is written once.
+ * Inserts the memberships, extends the users' reach and records one `member.added` each, inside
+ * the caller's transaction, in a fixed number of statements however many there are. The answer
+ * has, for each admission in order, the new membership or the `ApiError` refusing it
+ * (`already_member`, `seat_limit_reached`); a rule that refuses one admission puts its error there, a rule that refuses
+ * them all throws. The caller has already decided that each role may be granted; `principal` is
+ * who the events name as the actor.
+ */
+export async function admitMembers(
+  tx: Queryable,
+  licensing: LicensingConfig,
+  principal: Principal,
+  org: OrganizationRow,
+  admissions: Admission[],
+): Promise<(MemberRow | ApiError)[]> {
+  if (admissions.length === 0) return [];
+  const seats = await checkSeats(
+    tx,
+    licensing,
+    org,
+    admissions.map((admission) => admission.userId),
+  );
+  const fitting = admissions.filter((admission) => seats.fitting.has(admission.userId));
+  const inserted = await insertMemberships(tx, org.id, org.root_id, fitting);
+  const rows = inserted.size > 0 ? await findMembers(tx, org.id, [...inserted]) : [];
+  const byUser = new Map(rows.map((row) => [row.user_id, row]));
+  // A user named twice is admitted once; the second naming is refused like any existing member.
+  const claimed = new Set<string>();
+  const results = admissions.map(({ userId }) => {
+    if (!seats.fitting.has(userId)) return seats.refusal;
+    const added = byUser.get(userId);
+    if (!added || claimed.has(userId)) {
+      return new ApiError('already_member', 'The user is already a member of this organization.', 'user_id');
+    }
+    claimed.add(userId);
+    return added;
+  });
+  await recordAuditEvents(
+    tx,
+    principal,
+    results.flatMap((added) =>
+      added instanceof ApiError
+        ? []
+        : [
+            {
+              action: 'member.added',
+              organization: org,
+              target: { type: 'member', id: `${org.id}/${added.user_id}` },
+              after: presentMember(added, org.id),
+            },
+          ],
+    ),
+  );
+  return results;
+}
+
+/** `admitMembers` for one user: throws the refusal. */
+export async function admitMember(
+  tx: Queryable,
+  licensing: LicensingConfig,
+  principal: Principal,
+  org: OrganizationRow,
+  userId: string,
+  role: Role,
+): Promise<MemberRow> {
+  const [admitted] = await admitMembers(tx, licensing, principal, org, [{ userId, role }]);
+  if (admitted instanceof ApiError) throw admitted;
+  return admitted!;
 }
 
 export async function getMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {

@@ -339,4 +339,11 @@ export async function moveSubtree(
       where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,
     [org.id, newRootId],
   );
+  for (const table of ['invitations', 'invite_links']) {
+    await db.query(
+      `update ${table} set root_id = $2
+        where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,
+      [org.id, newRootId],
+    );
+  }
 }

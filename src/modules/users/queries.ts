@@ -1,3 +1,4 @@
+import { uuidv7 } from 'uuidv7';
 import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
@@ -153,4 +154,54 @@ export async function lockOrganizationsOwnedBy(db: Queryable, userId: string): P
       for update of o`,
     [userId],
   );
+}
+
+/**
+ * Many emails at once: the live user of each (lower-cased) email, created when there is none, in
+ * one statement (and a second for emails a concurrent request created meanwhile). `created` holds
+ * the ids this call inserted.
+ */
+export async function findOrCreateUsersByEmails(
+  db: Queryable,
+  emails: string[],
+): Promise<{ byEmail: Map<string, string>; created: Set<string> }> {
+  // Sorted, so two requests inserting overlapping emails take the index entries in one order.
+  const wanted = [...new Set(emails.map((email) => email.toLowerCase()))].sort();
+  const given = new Map<string, string>();
+  for (const email of emails) if (!given.has(email.toLowerCase())) given.set(email.toLowerCase(), email);
+  const rows = await db.query<{ id: string; email: string; created: boolean }>(
+    `with inserted as (
+       insert into users (id, email) select * from unnest($1::uuid[], $2::text[])
+       on conflict (lower(email)) where deleted_at is null do nothing
+       returning id, lower(email) as email)
+     select id, email, true as created from inserted
+     union all
+     select id, lower(email), false from users where lower(email) = any($3::text[]) and deleted_at is null`,
+    [wanted.map(() => uuidv7()), wanted.map((email) => given.get(email)!), wanted],
+  );
+  const byEmail = new Map(rows.map((row) => [row.email, row.id]));
+  const created = new Set(rows.filter((row) => row.created).map((row) => row.id));
+  const missing = wanted.filter((email) => !byEmail.has(email));
+  if (missing.length > 0) {
+    const late = await db.query<{ id: string; email: string }>(
+      'select id, lower(email) as email from users where lower(email) = any($1::text[]) and deleted_at is null',
+      [missing],
+    );
+    for (const row of late) byEmail.set(row.email, row.id);
+  }
+  return { byEmail, created };
+}
+
+/** Of these ids, those of live users. */
+export async function liveUserIds(db: Queryable, ids: string[]): Promise<Set<string>> {
+  const rows = await db.query<{ id: string }>(
+    'select id from users where id = any($1::uuid[]) and deleted_at is null',
+    [ids],
+  );
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Removes users created in this transaction that ended up with nothing to do. */
+export async function deleteNewUsers(db: Queryable, ids: string[]): Promise<void> {
+  if (ids.length > 0) await db.query('delete from users where id = any($1::uuid[])', [ids]);
 }
