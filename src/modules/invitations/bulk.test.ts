@@ -43,13 +43,13 @@ describeEachDatabase('bulk invitations', (use) => {
     );
     expect(outcomes(answer)).toEqual([
       [0, 'created', null, null],
-      [1, 'already_member', 'already_member', 'invitations.1.email'],
-      [2, 'already_invited', 'already_invited', 'invitations.2.email'],
-      [3, 'duplicate', 'duplicate_entry', 'invitations.3.email'],
-      [4, 'invalid', 'invalid_request', 'invitations.4.email'],
-      [5, 'invalid', 'invalid_request', 'invitations.5.role'],
-      [6, 'invalid', 'invalid_request', 'invitations.6.expires_in'],
-      [7, 'invalid', 'forbidden', 'invitations.7.role'],
+      [1, 'already_member', 'already_member', 'invitations[1].email'],
+      [2, 'already_invited', 'already_invited', 'invitations[2].email'],
+      [3, 'duplicate', 'duplicate_entry', 'invitations[3].email'],
+      [4, 'invalid', 'invalid_request', 'invitations[4].email'],
+      [5, 'invalid', 'invalid_request', 'invitations[5].role'],
+      [6, 'invalid', 'invalid_request', 'invitations[6].expires_in'],
+      [7, 'invalid', 'forbidden', 'invitations[7].role'],
       [8, 'created', null, null],
     ]);
     expect(answer).toMatchObject({ created: 2, refused: 7 });
@@ -102,7 +102,7 @@ describeEachDatabase('bulk invitations', (use) => {
     const many = { invitations: Array.from({ length: 1001 }, (_, i) => ({ email: `i${i}@example.com` })) };
     expect((await refusal(400, t.post(bulk(org.id), many))).param).toBe('invitations');
     expect((await refusal(400, t.post(bulk(org.id), { invitations: [{ email, token: 'x' }] }))).param).toBe(
-      'invitations.0.token',
+      'invitations[0].token',
     );
     expect((await t.expect(200, t.get(invitations(org.id)))).data).toEqual([]);
     expect(await allMembers(t, org.id)).toHaveLength(2);

@@ -22,7 +22,7 @@ export async function bulkInvite(
       principal,
       org,
       input.invitations,
-      (index, field) => `invitations.${index}.${field}`,
+      (index, field) => `invitations[${index}].${field}`,
     );
   });
   const results = outcomes.map((outcome, index) =>

@@ -69,7 +69,7 @@ export interface InviteEntry {
 
 export type InviteOutcome = { invitation: CreatedInvitation } | { error: ApiError };
 
-/** Names an entry's field in an error: `email` for a single request, `invitations.3.email` in bulk. */
+/** Names an entry's field in an error: `email` for a single request, `invitations[3].email` in bulk. */
 export type ParamOf = (index: number, field: string) => string;
 
 interface Planned {

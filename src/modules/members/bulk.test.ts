@@ -75,18 +75,18 @@ describeEachDatabase('bulk member adds', (use) => {
     expect(outcomes(answer)).toEqual([
       [0, 'created', null, null],
       [1, 'created', null, null],
-      [2, 'already_member', 'already_member', 'members.2.email'],
-      [3, 'invalid', 'invalid_request', 'members.3.email'],
-      [4, 'duplicate', 'duplicate_entry', 'members.4.email'],
-      [5, 'duplicate', 'duplicate_entry', 'members.5.user_id'],
-      [6, 'invalid', 'invalid_request', 'members.6.user_id'],
-      [7, 'invalid', 'invalid_request', 'members.7.email'],
-      [8, 'invalid', 'not_found', 'members.8.user_id'],
-      [9, 'invalid', 'invalid_request', 'members.9.user_id'],
-      [10, 'invalid', 'invalid_request', 'members.10.role'],
+      [2, 'already_member', 'already_member', 'members[2].email'],
+      [3, 'invalid', 'invalid_request', 'members[3].email'],
+      [4, 'duplicate', 'duplicate_entry', 'members[4].email'],
+      [5, 'duplicate', 'duplicate_entry', 'members[5].user_id'],
+      [6, 'invalid', 'invalid_request', 'members[6].user_id'],
+      [7, 'invalid', 'invalid_request', 'members[7].email'],
+      [8, 'invalid', 'not_found', 'members[8].user_id'],
+      [9, 'invalid', 'invalid_request', 'members[9].user_id'],
+      [10, 'invalid', 'invalid_request', 'members[10].role'],
       [11, 'created', null, null],
-      [12, 'duplicate', 'duplicate_entry', 'members.12.user_id'],
-      [13, 'invalid', 'forbidden', 'members.13.role'],
+      [12, 'duplicate', 'duplicate_entry', 'members[12].user_id'],
+      [13, 'invalid', 'forbidden', 'members[13].role'],
     ]);
     expect(answer).toMatchObject({ created: 3, refused: 11 });
     const [freshUser] = await usersWithEmail(t, fresh);
@@ -195,7 +195,7 @@ describeEachDatabase('bulk member adds', (use) => {
     expect(answer).toMatchObject({ created: 0, refused: 1000 });
     expect(answer.results[999].error).toMatchObject({
       code: 'invalid_request',
-      param: 'members.999.user_id',
+      param: 'members[999].user_id',
     });
   });
 
@@ -217,10 +217,10 @@ describeEachDatabase('bulk member adds', (use) => {
     expect((await refusal(400, t.post(bulk(org.id), many))).param).toBe('members');
     expect((await refusal(400, t.post(bulk(org.id), { members: [] }))).param).toBe('members');
     expect((await refusal(400, t.post(bulk(org.id), { members: [{ email, admin: true }] }))).param).toBe(
-      'members.0.admin',
+      'members[0].admin',
     );
     expect((await refusal(400, t.post(bulk(org.id), { members: [{ email: 5 }] }))).param).toBe(
-      'members.0.email',
+      'members[0].email',
     );
     expect(await usersWithEmail(t, email)).toEqual([]);
     expect(await usersWithEmail(t, 'm0@example.com')).toEqual([]);

@@ -20,7 +20,7 @@ interface Planned {
   userId?: string;
 }
 
-const param = (index: number, field: string) => `members.${index}.${field}`;
+const param = (index: number, field: string) => `members[${index}].${field}`;
 
 /** The field of entry `index` a refusal from the admission path is about. */
 function entryParam(refusal: ApiError, index: number, identity: string): string | null {
