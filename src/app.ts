@@ -35,6 +35,8 @@ declare module 'fastify' {
 
 import { docsRoutes } from './modules/docs/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { JwtCallers } from './modules/jwt/callers.js';
+import { TokenVerifier } from './modules/jwt/verifier.js';
 import { meRoutes } from './modules/me/routes.js';
 import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
@@ -89,10 +91,16 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
   const credentials = new Credentials(db, config.authCacheTtlMs, (error) =>
     app.log.warn({ err: error }, 'last-used update failed'),
   );
+  const jwt = config.jwt
+    ? new JwtCallers(db, new TokenVerifier(config.jwt), config.authCacheTtlMs, (error) =>
+        app.log.warn({ reason: error.message }, 'JWT key set unavailable'),
+      )
+    : null;
   const ctx: AppContext = {
     db,
     config,
     credentials,
+    jwt,
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
   };
   const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log);

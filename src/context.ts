@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Credentials } from './modules/api-keys/credentials.js';
+import type { JwtCallers } from './modules/jwt/callers.js';
 import type { TargetPolicy } from './modules/webhooks/targets.js';
 
 /** What services need from the running server; routes pass it in, services never see a request. */
@@ -8,6 +9,8 @@ export interface AppContext {
   db: Database;
   config: Config;
   credentials: Credentials;
+  /** Verifies JWT callers; null when no JWKS URL or secret is configured. */
+  jwt: JwtCallers | null;
   /** Which addresses webhooks may be sent to. */
   webhookTargets: TargetPolicy;
 }

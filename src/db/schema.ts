@@ -34,6 +34,8 @@ export const users = pgTable(
     // Emails are unique case-insensitively, among users that still exist.
     uniqueIndex('users_email_live_key').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
     uniqueIndex('users_external_id_live_key').on(t.externalId).where(sql`${t.deletedAt} is null`),
+    // A JWT whose `sub` belonged to a deleted user is refused, not given a new user: one probe.
+    index('users_external_id_deleted_idx').on(t.externalId).where(sql`${t.deletedAt} is not null`),
   ],
 );
 
