@@ -1,7 +1,10 @@
+import { Writable } from 'node:stream';
 import { afterAll, expect, it } from 'vitest';
-import { describeEachDatabase, type TestApp } from '../../../test/helpers/app.js';
+import { describeEachDatabase, startTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { backends } from '../../../test/helpers/databases.js';
 import {
   AUDIENCE,
+  closedUrl,
   ISSUER,
   signHs256,
   signRaw,
@@ -10,6 +13,8 @@ import {
   type TokenOptions,
   unsigned,
 } from '../../../test/helpers/jwt.js';
+import { loggerOptions } from '../../app.js';
+import { ConfigError, loadConfig } from '../../config.js';
 
 const idp = await startIdentityProvider();
 afterAll(() => idp.close());
@@ -356,4 +361,99 @@ describeEachDatabase('JWT callers (not configured)', (use) => {
     expectRefusal(await t.get('/v1/me', { key: token }), 401, 'invalid_api_key');
     await t.expect(200, t.get('/v1/me'));
   });
+});
+
+const [pglite] = backends;
+
+function capturedLogs() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, options: { ...(loggerOptions('trace') as object), stream } };
+}
+
+it('never writes a token to the log, accepted or refused, even at trace level', async () => {
+  const logs = capturedLogs();
+  const t = await startTestApp(
+    pglite!,
+    { ORGSTACK_JWT_JWKS_URL: idp.url, ORGSTACK_JWT_ISSUER: ISSUER, ORGSTACK_JWT_AUDIENCE: AUDIENCE },
+    logs.options,
+  );
+  try {
+    const claims = newcomer(t);
+    const tokens = [
+      await sign(claims),
+      await sign(claims, { expiresIn: -600 }),
+      await signWith(idp.impostor, claims),
+      unsigned(claims),
+      await sign({ ...claims, email: 'broken' }),
+    ];
+    for (const token of tokens) await t.get('/v1/me', { key: token });
+    await t.expect(200, t.get('/v1/me', { key: tokens[0] }));
+    const text = logs.lines.join('\n');
+    expect(logs.lines.length).toBeGreaterThan(tokens.length);
+    for (const token of tokens) {
+      for (const part of token.split('.').filter((p) => p.length > 8)) expect(text).not.toContain(part);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+it('answers 503 when the key set cannot be fetched, and logs the reason without the token', async () => {
+  const logs = capturedLogs();
+  const t = await startTestApp(pglite!, { ORGSTACK_JWT_JWKS_URL: await closedUrl() }, logs.options);
+  try {
+    const token = await sign(newcomer(t));
+    const reply = await t.get('/v1/me', { key: token });
+    expect(reply.status).toBe(503);
+    expect(reply.body.error).toMatchObject({ code: 'service_unavailable', type: 'api_error' });
+    const warning = logs.lines
+      .map((line) => JSON.parse(line))
+      .find((line) => line.msg === 'JWT key set unavailable');
+    expect(warning?.reason).toMatch(
+      /cannot use the key set at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/jwks\.json/,
+    );
+    expect(logs.lines.join('\n')).not.toContain(token.split('.')[1]);
+    // API keys do not depend on the identity provider.
+    await t.expect(200, t.get('/v1/me'));
+  } finally {
+    await t.close();
+  }
+});
+
+it('checks the JWT settings at start, naming the variable in one line', () => {
+  const secret = 'x'.repeat(32);
+  expect(() => loadConfig({ ORGSTACK_JWT_JWKS_URL: 'not a url' })).toThrow(/^ORGSTACK_JWT_JWKS_URL: /);
+  expect(() => loadConfig({ ORGSTACK_JWT_JWKS_URL: 'ftp://idp.example/jwks' })).toThrow(
+    /^ORGSTACK_JWT_JWKS_URL: /,
+  );
+  expect(() => loadConfig({ ORGSTACK_JWT_SECRET: 'x'.repeat(31) })).toThrow(
+    /^ORGSTACK_JWT_SECRET: .*32 bytes/,
+  );
+  expect(() =>
+    loadConfig({ ORGSTACK_JWT_SECRET: secret, ORGSTACK_JWT_JWKS_URL: 'https://idp.example/jwks' }),
+  ).toThrow(/^ORGSTACK_JWT_SECRET: .*ORGSTACK_JWT_JWKS_URL/);
+  expect(() => loadConfig({ ORGSTACK_JWT_ISSUER: ISSUER })).toThrow(/^ORGSTACK_JWT_ISSUER: /);
+  expect(() => loadConfig({ ORGSTACK_JWT_AUDIENCE: AUDIENCE })).toThrow(/^ORGSTACK_JWT_AUDIENCE: /);
+  expect(() =>
+    loadConfig({ ORGSTACK_JWT_SECRET: secret, ORGSTACK_JWT_CLOCK_TOLERANCE_SECONDS: '3600' }),
+  ).toThrow(/^ORGSTACK_JWT_CLOCK_TOLERANCE_SECONDS: /);
+  for (const bad of [{ ORGSTACK_JWT_JWKS_URL: 'not a url' }, { ORGSTACK_JWT_SECRET: 'short' }]) {
+    try {
+      loadConfig(bad);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).not.toContain('\n');
+    }
+  }
+  expect(loadConfig({}).jwt).toBeNull();
+  expect(
+    loadConfig({ ORGSTACK_JWT_SECRET: secret, ORGSTACK_JWT_AUDIENCE: 'a, b', ORGSTACK_JWT_ISSUER: ISSUER })
+      .jwt,
+  ).toEqual({ jwksUrl: undefined, secret, issuer: ISSUER, audience: ['a', 'b'], clockToleranceSeconds: 30 });
 });
