@@ -12,7 +12,7 @@ import { KeySetUnavailable, type TokenVerifier } from './verifier.js';
 
 interface CacheEntry {
   user: UserRow;
-  /** The name and email the token carried when the entry was made: other claims reload and sync. */
+  /** The name and email the token carried when the entry was made (an email held by another user stays unsynced). */
   profile: string;
   loadedAt: number;
 }
@@ -68,7 +68,10 @@ export class JwtCallers {
     const now = Date.now();
     const profile = `${identity.email ?? ''}\n${identity.name ?? ''}`;
     const cached = this.cache.get(identity.subject);
-    if (cached && now - cached.loadedAt < this.ttlMs && cached.profile === profile) return cached.user;
+    // Tokens without profile claims (many access tokens) agree with any cached user.
+    const agrees = (entry: CacheEntry) =>
+      entry.profile === profile || !hasChanges(profileChanges(entry.user, identity));
+    if (cached && now - cached.loadedAt < this.ttlMs && agrees(cached)) return cached.user;
     const generation = this.generation;
     let user = await findUserByExternalId(this.db, identity.subject);
     if (!user) user = await this.provision(identity, origin);
