@@ -1,8 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase, type TestApp } from './helpers/app.js';
+import { describeEachDatabase, TEST_JWT_SECRET, type TestApp } from './helpers/app.js';
 import { signHs256 } from './helpers/jwt.js';
-
-const JWT_SECRET = 'isolation-matrix-jwt-secret-0123456789';
 
 /*
  * Tenant isolation matrix. Every route with a path parameter (read from the OpenAPI document,
@@ -192,9 +190,9 @@ async function buildCallers(t: TestApp, v: Victim): Promise<Caller[]> {
   const scopeless = (route: RouteCase) => (route.scope === 'api_key' ? organizationsOnly : apiKeysOnly);
   const strangerSub = t.unique('stranger');
   const stranger = { sub: strangerSub, email: `${strangerSub}@example.com`, amr: ['pwd', 'otp'] };
-  const strangerJwt = await signHs256(JWT_SECRET, stranger);
+  const strangerJwt = await signHs256(TEST_JWT_SECRET, stranger);
   await t.createOrganization(strangerJwt);
-  const expiredJwt = await signHs256(JWT_SECRET, stranger, { expiresIn: -3600 });
+  const expiredJwt = await signHs256(TEST_JWT_SECRET, stranger, { expiresIn: -3600 });
   return [
     { name: 'owner of another organization', key: outsider.key, allowed: [404] },
     { name: 'personal key of a user in no organization', key: loner.key, allowed: [404] },
@@ -243,52 +241,44 @@ async function snapshot(t: TestApp, v: Victim) {
 
 let doc: any;
 
-describeEachDatabase(
-  'tenant isolation',
-  (use) => {
-    beforeAll(async () => {
-      doc = (await use().get('/openapi.json', { key: null })).body;
-    });
+describeEachDatabase('tenant isolation', (use) => {
+  beforeAll(async () => {
+    doc = (await use().get('/openapi.json', { key: null })).body;
+  });
 
-    it('lists every route with a path parameter in the matrix, and nothing else', () => {
-      const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
-        ([path, ops]) =>
-          path.includes('{') ? Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`) : [],
-      );
-      expect(routes.filter((route) => !ROUTES[route])).toEqual([]);
-      expect(Object.keys(ROUTES).filter((route) => !routes.includes(route))).toEqual([]);
-    });
+  it('lists every route with a path parameter in the matrix, and nothing else', () => {
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) =>
+        path.includes('{') ? Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`) : [],
+    );
+    expect(routes.filter((route) => !ROUTES[route])).toEqual([]);
+    expect(Object.keys(ROUTES).filter((route) => !routes.includes(route))).toEqual([]);
+  });
 
-    it('reveals and changes nothing to callers outside the victim organization', async () => {
-      const t = use();
-      const victim = await buildVictim(t);
-      const callers = await buildCallers(t, victim);
-      const before = await snapshot(t, victim);
-      const wrong: string[] = [];
-      for (const [route, aim] of Object.entries(ROUTES)) {
-        const [method, template] = route.split(' ') as [string, string];
-        const params = aim.path(victim);
-        const url = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]!));
-        for (const caller of callers) {
-          const key = typeof caller.key === 'function' ? caller.key(aim) : caller.key;
-          const reply = await t.call(method as 'GET', url, { key, body: aim.body?.(victim) });
-          const leaked = JSON.stringify(reply.body).includes(victim.team.id) && reply.status >= 400;
-          if (
-            !caller.allowed.includes(reply.status) ||
-            leaked ||
-            typeof reply.body?.error?.code !== 'string'
-          ) {
-            wrong.push(
-              `${route} as ${caller.name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 160)}`,
-            );
-          }
+  it('reveals and changes nothing to callers outside the victim organization', async () => {
+    const t = use();
+    const victim = await buildVictim(t);
+    const callers = await buildCallers(t, victim);
+    const before = await snapshot(t, victim);
+    const wrong: string[] = [];
+    for (const [route, aim] of Object.entries(ROUTES)) {
+      const [method, template] = route.split(' ') as [string, string];
+      const params = aim.path(victim);
+      const url = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]!));
+      for (const caller of callers) {
+        const key = typeof caller.key === 'function' ? caller.key(aim) : caller.key;
+        const reply = await t.call(method as 'GET', url, { key, body: aim.body?.(victim) });
+        const leaked = JSON.stringify(reply.body).includes(victim.team.id) && reply.status >= 400;
+        if (!caller.allowed.includes(reply.status) || leaked || typeof reply.body?.error?.code !== 'string') {
+          wrong.push(
+            `${route} as ${caller.name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 160)}`,
+          );
         }
       }
-      expect(wrong).toEqual([]);
-      expect(await snapshot(t, victim)).toEqual(before);
-      // The victim still works for its own owner: the matrix did not just break everything.
-      await t.expect(200, t.get(`/v1/organizations/${victim.team.id}`, { key: victim.owner.key }));
-    });
-  },
-  { ORGSTACK_JWT_SECRET: JWT_SECRET },
-);
+    }
+    expect(wrong).toEqual([]);
+    expect(await snapshot(t, victim)).toEqual(before);
+    // The victim still works for its own owner: the matrix did not just break everything.
+    await t.expect(200, t.get(`/v1/organizations/${victim.team.id}`, { key: victim.owner.key }));
+  });
+});

@@ -6,6 +6,8 @@ import { ensureAdminKey } from '../../src/modules/api-keys/service.js';
 import { type Backend, backends, type TestDatabase } from './databases.js';
 
 export const ADMIN_KEY = 'osk_test_admin_key_0123456789abcdefghij';
+/** Test apps accept HS256 JWTs signed with this, unless a suite configures JWTs itself. */
+export const TEST_JWT_SECRET = 'orgstack-test-jwt-secret-0123456789abcdef';
 
 export interface Reply<T = any> {
   status: number;
@@ -121,12 +123,14 @@ export async function startTestApp(
   logger?: FastifyServerOptions['logger'],
 ): Promise<TestApp> {
   const database = await backend.create();
+  const jwtSet = env.ORGSTACK_JWT_JWKS_URL !== undefined || env.ORGSTACK_JWT_SECRET !== undefined;
   // Suites make thousands of requests from one key; the rate-limit tests switch limits on themselves.
   const config = loadConfig({
     ORGSTACK_ADMIN_KEY: ADMIN_KEY,
     LOG_LEVEL: 'silent',
     ORGSTACK_RATE_LIMIT_PER_KEY: '0',
     ORGSTACK_RATE_LIMIT_PER_IP: '0',
+    ...(jwtSet ? {} : { ORGSTACK_JWT_SECRET: TEST_JWT_SECRET }),
     ...env,
   });
   await ensureAdminKey({ db: database.db }, config.adminKey);

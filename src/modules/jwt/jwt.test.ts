@@ -354,14 +354,18 @@ describeEachDatabase(
   { ORGSTACK_JWT_SECRET: SECRET },
 );
 
-describeEachDatabase('JWT callers (not configured)', (use) => {
-  it('refuses JWTs like any unknown credential', async () => {
-    const t = use();
-    const token = await signHs256(SECRET, newcomer(t));
-    expectRefusal(await t.get('/v1/me', { key: token }), 401, 'invalid_api_key');
-    await t.expect(200, t.get('/v1/me'));
-  });
-});
+describeEachDatabase(
+  'JWT callers (not configured)',
+  (use) => {
+    it('refuses JWTs like any unknown credential', async () => {
+      const t = use();
+      const token = await signHs256(SECRET, newcomer(t));
+      expectRefusal(await t.get('/v1/me', { key: token }), 401, 'invalid_api_key');
+      await t.expect(200, t.get('/v1/me'));
+    });
+  },
+  { ORGSTACK_JWT_SECRET: '' },
+);
 
 const [pglite] = backends;
 
