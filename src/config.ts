@@ -23,8 +23,8 @@ export interface JwtConfig {
   jwksUrl: string | undefined;
   /** Shared HS256 secret. */
   secret: string | undefined;
-  /** The `iss` a token must carry; unset accepts any. */
-  issuer: string | undefined;
+  /** `iss` values of which a token must carry one; empty accepts any. */
+  issuers: string[];
   /** `aud` values of which a token must carry one; empty accepts any. */
   audience: string[];
   clockToleranceSeconds: number;
@@ -154,7 +154,7 @@ function jwtConfig(env: Env): JwtConfig | null {
   if (secret !== undefined && Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError('ORGSTACK_JWT_SECRET', `must be at least ${MIN_JWT_SECRET_BYTES} bytes long`);
   }
-  const issuer = env.ORGSTACK_JWT_ISSUER?.trim() || undefined;
+  const issuers = commaList(env, 'ORGSTACK_JWT_ISSUER', (item) => item.length <= 1000, 'issuer values');
   const audience = commaList(env, 'ORGSTACK_JWT_AUDIENCE', (item) => item.length <= 1000, 'audience values');
   const clockToleranceSeconds = integer(env, 'ORGSTACK_JWT_CLOCK_TOLERANCE_SECONDS', 30, 0, 300);
   if (!jwksUrl && !secret) {
@@ -169,7 +169,7 @@ function jwtConfig(env: Env): JwtConfig | null {
     }
     return null;
   }
-  return { jwksUrl, secret, issuer, audience, clockToleranceSeconds };
+  return { jwksUrl, secret, issuers, audience, clockToleranceSeconds };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

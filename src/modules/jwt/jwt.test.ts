@@ -282,8 +282,12 @@ describeEachDatabase(
       await t.expect(200, t.get('/v1/me', { key: await sign(newcomer(t), { notBefore: 5 }) }));
     });
 
-    it('accepts any configured audience, and one of several in the token', async () => {
+    it('accepts any configured issuer and audience, and one audience of several in the token', async () => {
       const t = use();
+      await t.expect(
+        200,
+        t.get('/v1/me', { key: await sign(newcomer(t), { issuer: 'https://second-issuer.example' }) }),
+      );
       await t.expect(200, t.get('/v1/me', { key: await sign(newcomer(t), { audience: 'second-app' }) }));
       await t.expect(200, t.get('/v1/me', { key: await sign(newcomer(t), { audience: ['x', AUDIENCE] }) }));
     });
@@ -313,7 +317,7 @@ describeEachDatabase(
   },
   {
     ORGSTACK_JWT_JWKS_URL: idp.url,
-    ORGSTACK_JWT_ISSUER: ISSUER,
+    ORGSTACK_JWT_ISSUER: `${ISSUER}, https://second-issuer.example`,
     ORGSTACK_JWT_AUDIENCE: `${AUDIENCE}, second-app`,
   },
 );
@@ -459,5 +463,11 @@ it('checks the JWT settings at start, naming the variable in one line', () => {
   expect(
     loadConfig({ ORGSTACK_JWT_SECRET: secret, ORGSTACK_JWT_AUDIENCE: 'a, b', ORGSTACK_JWT_ISSUER: ISSUER })
       .jwt,
-  ).toEqual({ jwksUrl: undefined, secret, issuer: ISSUER, audience: ['a', 'b'], clockToleranceSeconds: 30 });
+  ).toEqual({
+    jwksUrl: undefined,
+    secret,
+    issuers: [ISSUER],
+    audience: ['a', 'b'],
+    clockToleranceSeconds: 30,
+  });
 });

@@ -37,7 +37,7 @@ export class TokenVerifier {
   constructor(config: JwtConfig) {
     this.options = {
       algorithms: config.jwksUrl ? ASYMMETRIC : SYMMETRIC,
-      issuer: config.issuer,
+      issuer: config.issuers.length > 0 ? config.issuers : undefined,
       audience: config.audience.length > 0 ? config.audience : undefined,
       clockTolerance: config.clockToleranceSeconds,
       // A token without `exp` would be valid forever.
