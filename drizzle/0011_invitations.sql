@@ -8,13 +8,14 @@ CREATE TABLE "invitations" (
 	"token_hash" text NOT NULL,
 	"expires_at" timestamp (3) with time zone NOT NULL,
 	"inviter_user_id" uuid,
-	"inviter_key_id" uuid NOT NULL,
+	"inviter_key_id" uuid,
 	"accepted_at" timestamp (3) with time zone,
 	"accepted_by_user_id" uuid,
 	"revoked_at" timestamp (3) with time zone,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "invitations_status_check" CHECK ("invitations"."status" in ('pending', 'accepted', 'revoked', 'expired'))
+	CONSTRAINT "invitations_status_check" CHECK ("invitations"."status" in ('pending', 'accepted', 'revoked', 'expired')),
+	CONSTRAINT "invitations_inviter_check" CHECK ("invitations"."inviter_user_id" is not null or "invitations"."inviter_key_id" is not null)
 );
 --> statement-breakpoint
 CREATE TABLE "invite_links" (
@@ -28,9 +29,10 @@ CREATE TABLE "invite_links" (
 	"expires_at" timestamp (3) with time zone NOT NULL,
 	"revoked_at" timestamp (3) with time zone,
 	"creator_user_id" uuid,
-	"creator_key_id" uuid NOT NULL,
+	"creator_key_id" uuid,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "invite_links_creator_check" CHECK ("invite_links"."creator_user_id" is not null or "invite_links"."creator_key_id" is not null),
 	CONSTRAINT "invite_links_uses_check" CHECK ("invite_links"."uses" >= 0 and ("invite_links"."max_uses" is null or ("invite_links"."max_uses" >= 1 and "invite_links"."uses" <= "invite_links"."max_uses")))
 );
 --> statement-breakpoint

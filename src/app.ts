@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
@@ -49,6 +49,7 @@ import { invitationRoutes } from './modules/invitations/routes.js';
 import { CreatedInvitation, Invitation } from './modules/invitations/schemas.js';
 import { inviteLinkRoutes } from './modules/invite-links/routes.js';
 import { CreatedInviteLink, InviteLink } from './modules/invite-links/schemas.js';
+import type { JwtCallers } from './modules/jwt/callers.js';
 import { meRoutes } from './modules/me/routes.js';
 import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
@@ -78,6 +79,18 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   };
 }
 
+/** Loaded only when configured: a server without JWT callers never loads jose. */
+async function jwtCallers(db: Database, config: Config, log: FastifyBaseLogger): Promise<JwtCallers | null> {
+  if (!config.jwt) return null;
+  const [{ JwtCallers }, { TokenVerifier }] = await Promise.all([
+    import('./modules/jwt/callers.js'),
+    import('./modules/jwt/verifier.js'),
+  ]);
+  return new JwtCallers(db, new TokenVerifier(config.jwt), config.authCacheTtlMs, (error) =>
+    log.warn({ reason: error.message }, 'JWT key set unavailable'),
+  );
+}
+
 /** Builds the whole server as one Fastify instance: tests call this and use `inject`. */
 export async function buildApp({ config, db, logger, keyring }: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -105,10 +118,12 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
   const credentials = new Credentials(db, config.authCacheTtlMs, (error) =>
     app.log.warn({ err: error }, 'last-used update failed'),
   );
+  const jwt = await jwtCallers(db, config, app.log);
   const ctx: AppContext = {
     db,
     config,
     credentials,
+    jwt,
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
     keyring: keyring === undefined ? keyringFromConfig(config) : keyring,
   };

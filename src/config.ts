@@ -17,6 +17,8 @@ export interface Config {
   redisUrl: string | undefined;
   licensing: LicensingConfig;
   secretKeys: SecretKeys;
+  /** How JWT callers are verified; null when JWTs are not accepted. */
+  jwt: JwtConfig | null;
 }
 
 export interface LicensingConfig {
@@ -30,6 +32,18 @@ export interface SecretKeys {
   current: Buffer | undefined;
   /** Still opens values sealed before a rotation. */
   previous: Buffer | undefined;
+}
+
+export interface JwtConfig {
+  /** Public keys fetched from this JWKS URL (RS*, PS*, ES*, EdDSA); or else `secret`. */
+  jwksUrl: string | undefined;
+  /** Shared HS256 secret. */
+  secret: string | undefined;
+  /** `iss` values of which a token must carry one; empty accepts any. */
+  issuers: string[];
+  /** `aud` values of which a token must carry one; empty accepts any. */
+  audience: string[];
+  clockToleranceSeconds: number;
 }
 
 export interface HttpConfig {
@@ -174,6 +188,43 @@ function secretKeys(env: Env): SecretKeys {
   return { current, previous };
 }
 
+const MIN_JWT_SECRET_BYTES = 32;
+
+function jwtConfig(env: Env): JwtConfig | null {
+  const jwksUrl = urlSetting(
+    env,
+    'ORGSTACK_JWT_JWKS_URL',
+    ['https:', 'http:'],
+    'https://idp.example.com/.well-known/jwks.json',
+  );
+  const secret = env.ORGSTACK_JWT_SECRET || undefined;
+  if (jwksUrl && secret) {
+    throw new ConfigError(
+      'ORGSTACK_JWT_SECRET',
+      'cannot be set together with ORGSTACK_JWT_JWKS_URL; choose one',
+    );
+  }
+  if (secret !== undefined && Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError('ORGSTACK_JWT_SECRET', `must be at least ${MIN_JWT_SECRET_BYTES} bytes long`);
+  }
+  const issuers = commaList(env, 'ORGSTACK_JWT_ISSUER', (item) => item.length <= 1000, 'issuer values');
+  const audience = commaList(env, 'ORGSTACK_JWT_AUDIENCE', (item) => item.length <= 1000, 'audience values');
+  const clockToleranceSeconds = integer(env, 'ORGSTACK_JWT_CLOCK_TOLERANCE_SECONDS', 30, 0, 300);
+  if (!jwksUrl && !secret) {
+    // Checks on tokens that nothing would verify are a configuration mistake, not a choice.
+    for (const name of [
+      'ORGSTACK_JWT_ISSUER',
+      'ORGSTACK_JWT_AUDIENCE',
+      'ORGSTACK_JWT_CLOCK_TOLERANCE_SECONDS',
+    ]) {
+      if (env[name])
+        throw new ConfigError(name, 'needs ORGSTACK_JWT_JWKS_URL or ORGSTACK_JWT_SECRET to be set');
+    }
+    return null;
+  }
+  return { jwksUrl, secret, issuers, audience, clockToleranceSeconds };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads every setting once; start-up fails on the first bad one. */
@@ -242,5 +293,6 @@ export function loadConfig(env: Env = process.env): Config {
       freePlanSeats: optionalInteger(env, 'ORGSTACK_FREE_PLAN_SEATS', 1, 10_000_000),
     },
     secretKeys: secretKeys(env),
+    jwt: jwtConfig(env),
   };
 }

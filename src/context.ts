@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Credentials } from './modules/api-keys/credentials.js';
+import type { JwtCallers } from './modules/jwt/callers.js';
 import type { TargetPolicy } from './modules/webhooks/targets.js';
 import type { Keyring } from './secrets/keyring.js';
 
@@ -9,6 +10,8 @@ export interface AppContext {
   db: Database;
   config: Config;
   credentials: Credentials;
+  /** Verifies JWT callers; null when no JWKS URL or secret is configured. */
+  jwt: JwtCallers | null;
   /** Which addresses webhooks may be sent to. */
   webhookTargets: TargetPolicy;
   /** Seals and opens secrets at rest; null on PostgreSQL without `ORGSTACK_SECRET_KEY`. */

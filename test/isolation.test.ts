@@ -1,5 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase, type TestApp } from './helpers/app.js';
+import { describeEachDatabase, TEST_JWT_SECRET, type TestApp } from './helpers/app.js';
+import { signHs256 } from './helpers/jwt.js';
 import { usageRecord } from './helpers/usage.js';
 
 /*
@@ -338,6 +339,11 @@ async function buildCallers(t: TestApp, v: Victim): Promise<Caller[]> {
   const apiKeysOnly = await keyWith('api_key:write');
   const organizationsOnly = await keyWith('organization:write');
   const scopeless = (route: RouteCase) => (route.scope === 'api_key' ? organizationsOnly : apiKeysOnly);
+  const strangerSub = t.unique('stranger');
+  const stranger = { sub: strangerSub, email: `${strangerSub}@example.com`, amr: ['pwd', 'otp'] };
+  const strangerJwt = await signHs256(TEST_JWT_SECRET, stranger);
+  await t.createOrganization(strangerJwt);
+  const expiredJwt = await signHs256(TEST_JWT_SECRET, stranger, { expiresIn: -3600 });
   return [
     { name: 'owner of another organization', key: outsider.key, allowed: [404] },
     { name: 'personal key of a user in no organization', key: loner.key, allowed: [404] },
@@ -347,6 +353,8 @@ async function buildCallers(t: TestApp, v: Victim): Promise<Caller[]> {
     // 404 where the member has no access at all (the root), whatever the scope.
     { name: 'key without the scope', key: scopeless, allowed: [403, 404] },
     { name: 'no key', key: null, allowed: [401] },
+    { name: 'JWT of a user who owns another organization', key: strangerJwt, allowed: [404] },
+    { name: 'expired JWT', key: expiredJwt, allowed: [401] },
   ];
 }
 

@@ -37,6 +37,8 @@ export const users = pgTable(
     // Emails are unique case-insensitively, among users that still exist.
     uniqueIndex('users_email_live_key').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
     uniqueIndex('users_external_id_live_key').on(t.externalId).where(sql`${t.deletedAt} is null`),
+    // A JWT whose `sub` belonged to a deleted user is refused, not given a new user: one probe.
+    index('users_external_id_deleted_idx').on(t.externalId).where(sql`${t.deletedAt} is not null`),
   ],
 );
 
@@ -576,7 +578,7 @@ export const invitations = pgTable(
     tokenHash: text('token_hash').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
     inviterUserId: uuid('inviter_user_id'),
-    inviterKeyId: uuid('inviter_key_id').notNull(),
+    inviterKeyId: uuid('inviter_key_id'),
     acceptedAt: timestamp('accepted_at', { withTimezone: true, precision: 3 }),
     acceptedByUserId: uuid('accepted_by_user_id').references(() => users.id),
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
@@ -593,6 +595,8 @@ export const invitations = pgTable(
       .on(sql`lower(${t.email})`, t.id)
       .where(sql`${t.status} = 'pending'`),
     check('invitations_status_check', sql`${t.status} in ('pending', 'accepted', 'revoked', 'expired')`),
+    // A JWT caller acts without a key; an organization or admin key without a user.
+    check('invitations_inviter_check', sql`${t.inviterUserId} is not null or ${t.inviterKeyId} is not null`),
   ],
 );
 
@@ -615,12 +619,13 @@ export const inviteLinks = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
     creatorUserId: uuid('creator_user_id'),
-    creatorKeyId: uuid('creator_key_id').notNull(),
+    creatorKeyId: uuid('creator_key_id'),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('invite_links_token_hash_key').on(t.tokenHash),
     index('invite_links_org_idx').on(t.organizationId, t.id),
+    check('invite_links_creator_check', sql`${t.creatorUserId} is not null or ${t.creatorKeyId} is not null`),
     check(
       'invite_links_uses_check',
       sql`${t.uses} >= 0 and (${t.maxUses} is null or (${t.maxUses} >= 1 and ${t.uses} <= ${t.maxUses}))`,

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { KEY_PREFIX } from '../modules/api-keys/secrets.js';
 import { ApiError } from './errors.js';
 import type { Principal } from './principal.js';
 
@@ -17,19 +18,26 @@ function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
+/** Three base64url parts; the last is empty for an unsigned token, which verification then names. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
 /** Every route registered inside `app` after this call requires a valid credential. */
 export function requireCredential(app: FastifyInstance, ctx: AppContext) {
   app.decorateRequest('principal', null as unknown as Principal);
+  const { credentials, jwt } = ctx;
   app.addHook('onRequest', async (request) => {
-    const principal = await ctx.credentials.authenticate(bearerToken(request));
-    // A copy per request: the credential cache shares one principal between requests.
-    request.principal = {
-      ...principal,
-      origin: {
-        requestId: request.id,
-        ip: request.ip ?? null,
-        userAgent: (request.headers['user-agent'] as string | undefined)?.slice(0, 512) ?? null,
-      },
+    const credential = bearerToken(request);
+    const origin = {
+      requestId: request.id,
+      ip: request.ip ?? null,
+      userAgent: (request.headers['user-agent'] as string | undefined)?.slice(0, 512) ?? null,
     };
+    // API keys start with the key prefix and are looked up first: the key path pays one string test.
+    const principal =
+      jwt && !credential.startsWith(KEY_PREFIX) && JWT_SHAPE.test(credential)
+        ? await jwt.authenticate(credential, origin)
+        : await credentials.authenticate(credential);
+    // A copy per request: the credential cache shares one principal between requests.
+    request.principal = { ...principal, origin };
   });
 }

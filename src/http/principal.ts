@@ -32,13 +32,20 @@ export interface RequestOrigin {
 /** Who is calling: taken from the credential, never from the request body. */
 export interface Principal {
   kind: 'admin' | 'user' | 'organization';
-  keyId: string;
+  /** How the caller proved who it is: an API key, or a verified JWT (always a user). */
+  via: 'api_key' | 'jwt';
+  /** The API key used; null for JWT callers, who present none. */
+  keyId: string | null;
   userId: string | null;
   organizationId: string | null;
   /** The scopes the key was given, as stored. */
   scopes: readonly Scope[];
   /** Given scopes plus the read scopes their write scopes imply. */
   granted: ReadonlySet<Scope>;
+  /** The JWT's `amr` claim (RFC 8176) as sent; empty for API keys. */
+  authMethods: readonly string[];
+  /** `authMethods` show a second factor; organizations with `enforce_2fa` refuse JWT callers without one. */
+  secondFactor: boolean;
   /** Set per request by the HTTP layer; absent for work not started by a request. */
   origin?: RequestOrigin;
 }

@@ -86,7 +86,9 @@ export async function protect(
     config.rateLimitPerKey > 0
       ? app.rateLimit({
           max: config.rateLimitPerKey,
-          keyGenerator: (request) => `key:${request.principal.keyId}`,
+          // JWT callers present no key: they are counted per user.
+          keyGenerator: ({ principal }) =>
+            principal.keyId ? `key:${principal.keyId}` : `user:${principal.userId}`,
         })
       : null;
   return { perKey: perKey as Limiters['perKey'] };

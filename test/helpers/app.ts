@@ -8,6 +8,8 @@ import { type Backend, backends, type TestDatabase } from './databases.js';
 export const ADMIN_KEY = 'osk_test_admin_key_0123456789abcdefghij';
 /** The key secrets are sealed with in tests (32 bytes, hex). */
 export const TEST_SECRET_KEY = '5e'.repeat(32);
+/** Test apps accept HS256 JWTs signed with this, unless a suite configures JWTs itself. */
+export const TEST_JWT_SECRET = 'orgstack-test-jwt-secret-0123456789abcdef';
 
 export interface Reply<T = any> {
   status: number;
@@ -125,6 +127,7 @@ export async function startTestApp(
   logger?: FastifyServerOptions['logger'],
 ): Promise<TestApp> {
   const database = await backend.create();
+  const jwtSet = env.ORGSTACK_JWT_JWKS_URL !== undefined || env.ORGSTACK_JWT_SECRET !== undefined;
   // Suites make thousands of requests from one key; the rate-limit tests switch limits on themselves.
   const config = loadConfig({
     ORGSTACK_ADMIN_KEY: ADMIN_KEY,
@@ -132,6 +135,7 @@ export async function startTestApp(
     ORGSTACK_RATE_LIMIT_PER_KEY: '0',
     ORGSTACK_RATE_LIMIT_PER_IP: '0',
     ORGSTACK_SECRET_KEY: TEST_SECRET_KEY,
+    ...(jwtSet ? {} : { ORGSTACK_JWT_SECRET: TEST_JWT_SECRET }),
     ...env,
   });
   await ensureAdminKey({ db: database.db }, config.adminKey);

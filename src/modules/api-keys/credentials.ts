@@ -103,10 +103,13 @@ function toPrincipal(row: CredentialRow): Principal {
   const kind = row.kind === 'personal' ? 'user' : row.kind;
   return {
     kind,
+    via: 'api_key',
     keyId: row.id,
     userId: row.user_id,
     organizationId: row.organization_id,
     scopes: row.scopes as Scope[],
     granted: expandScopes(row.scopes),
+    authMethods: [],
+    secondFactor: false,
   };
 }

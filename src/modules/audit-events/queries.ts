@@ -10,7 +10,7 @@ export interface NewAuditEvent {
   action: string;
   actorKind: string;
   actorUserId: string | null;
-  actorKeyId: string;
+  actorKeyId: string | null;
   targetType: string;
   targetId: string;
   changes: Record<string, unknown>;

@@ -15,7 +15,7 @@ export interface InvitationRow {
   status: InvitationStatus;
   expires_at: string;
   inviter_user_id: string | null;
-  inviter_key_id: string;
+  inviter_key_id: string | null;
   accepted_at: string | null;
   accepted_by_user_id: string | null;
   revoked_at: string | null;
@@ -51,7 +51,7 @@ export interface NewInvitation {
 export async function insertInvitations(
   db: Queryable,
   org: { id: string; root_id: string },
-  inviter: { userId: string | null; keyId: string },
+  inviter: { userId: string | null; keyId: string | null },
   invitations: NewInvitation[],
 ): Promise<InvitationRow[]> {
   return db.query<InvitationRow>(

@@ -48,7 +48,7 @@ export function presentInvitation(row: InvitationRow): Invitation {
     revoked_at: row.revoked_at,
     invited_by: row.inviter_user_id
       ? { type: 'user', id: row.inviter_user_id }
-      : { type: 'api_key', id: row.inviter_key_id },
+      : { type: 'api_key', id: row.inviter_key_id as string },
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

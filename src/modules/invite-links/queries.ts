@@ -16,7 +16,7 @@ export interface InviteLinkRow {
   expires_at: string;
   revoked_at: string | null;
   creator_user_id: string | null;
-  creator_key_id: string;
+  creator_key_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -42,7 +42,7 @@ export interface NewInviteLink {
   tokenHash: string;
   maxUses: number | null;
   expiresIn: number;
-  creator: { userId: string | null; keyId: string };
+  creator: { userId: string | null; keyId: string | null };
 }
 
 export async function insertInviteLink(db: Queryable, link: NewInviteLink): Promise<InviteLinkRow> {

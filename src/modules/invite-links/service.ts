@@ -29,7 +29,7 @@ export function presentInviteLink(row: InviteLinkRow): InviteLink {
     revoked_at: row.revoked_at,
     created_by: row.creator_user_id
       ? { type: 'user', id: row.creator_user_id }
-      : { type: 'api_key', id: row.creator_key_id },
+      : { type: 'api_key', id: row.creator_key_id as string },
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

@@ -21,6 +21,7 @@ describeEachDatabase('me', (use) => {
       principal: 'user',
       api_key_id: keyId,
       scopes: ['organization:write', 'user:read'],
+      authentication: { method: 'api_key', amr: [], second_factor: false },
       user,
       organization: null,
     });

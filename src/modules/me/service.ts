@@ -14,6 +14,11 @@ export async function describeCaller(ctx: AppContext, principal: Principal) {
     principal: principal.kind,
     api_key_id: principal.keyId,
     scopes: [...principal.scopes],
+    authentication: {
+      method: principal.via,
+      amr: [...principal.authMethods],
+      second_factor: principal.secondFactor,
+    },
     user: user ? presentUser(user) : null,
     organization: organization ? presentOrganization(organization) : null,
   };

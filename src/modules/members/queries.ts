@@ -98,6 +98,7 @@ export interface MemberPageRow extends Partial<MemberRow> {
   target_id: string;
   target_role: Role | null;
   target_personal_keys_refused: boolean;
+  target_two_factor_refused: boolean;
 }
 
 /**
@@ -124,7 +125,8 @@ export async function listDirectMembersForCaller(
   return db.query<MemberPageRow>(
     `with t as (${target})
      select t.id as target_id, t.caller_role as target_role,
-            t.personal_keys_refused as target_personal_keys_refused, page.*
+            t.personal_keys_refused as target_personal_keys_refused,
+            t.two_factor_refused as target_two_factor_refused, page.*
        from t left join lateral (
          select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
           where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}

@@ -72,7 +72,11 @@ export async function listMembers(
   const first = rows[0];
   checkAccess(
     principal,
-    first && { caller_role: first.target_role, personal_keys_refused: first.target_personal_keys_refused },
+    first && {
+      caller_role: first.target_role,
+      personal_keys_refused: first.target_personal_keys_refused,
+      two_factor_refused: first.target_two_factor_refused,
+    },
     need,
   );
   const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);

@@ -41,8 +41,11 @@ export async function reachOrganization(
   return reached;
 }
 
+/** What a statement that found an organization for a caller says about the caller there. */
+type CallerView = { caller_role: Role | null; personal_keys_refused?: boolean; two_factor_refused?: boolean };
+
 /** The checks of `reachOrganization`, for statements that fetched the organization themselves. */
-export function checkAccess<T extends { caller_role: Role | null; personal_keys_refused?: boolean }>(
+export function checkAccess<T extends CallerView>(
   principal: Principal,
   org: T | undefined,
   need: Pick<Need, 'role' | 'scope'>,
@@ -51,6 +54,12 @@ export function checkAccess<T extends { caller_role: Role | null; personal_keys_
   if (!org?.caller_role) throw notFound('organization', param);
   if (principal.kind === 'user' && org.personal_keys_refused) {
     throw new ApiError('personal_api_keys_disabled', 'This organization does not accept personal API keys.');
+  }
+  if (org.two_factor_refused) {
+    throw new ApiError(
+      'two_factor_required',
+      'This organization requires a sign-in with a second factor; the `amr` claim of the token shows none.',
+    );
   }
   requireScope(principal, need.scope);
   if (!atLeast(org.caller_role, need.role)) {

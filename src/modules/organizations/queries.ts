@@ -34,6 +34,8 @@ export interface AccessibleOrganizationRow extends OrganizationRow {
   caller_role: Role | null;
   /** The organization or an ancestor turned `members_can_use_personal_api_keys` off. */
   personal_keys_refused: boolean;
+  /** The organization or an ancestor has `enforce_2fa` on and the caller is a JWT without a second factor. */
+  two_factor_refused: boolean;
 }
 
 export const ORG_COLUMNS = `o.id, o.root_id, o.parent_id, o.ancestor_ids, o.name, o.slug, o.friendly_name,
@@ -63,11 +65,22 @@ export function callerRoleSql(principal: Principal, params: unknown[]): string {
 
 const PERSONAL_KEYS_OFF = `settings->>'members_can_use_personal_api_keys' = 'false'`;
 
-/** Only personal keys are affected; the setting on any ancestor applies to its teams too. */
+/** SQL: the setting holds on `o` or on any of its ancestors, so it applies to teams too. */
+const onPath = (setting: string) =>
+  `(o.${setting} or exists (select 1 from organizations a where a.id = any(o.ancestor_ids) and a.${setting}))`;
+
+/** Only personal keys are affected (a JWT is the user's own session, not a key). */
 function personalKeysRefusedSql(principal: Principal): string {
-  if (principal.kind !== 'user') return 'false';
-  return `(o.${PERSONAL_KEYS_OFF} or exists (select 1 from organizations a
-             where a.id = any(o.ancestor_ids) and a.${PERSONAL_KEYS_OFF}))`;
+  if (principal.kind !== 'user' || principal.via !== 'api_key') return 'false';
+  return onPath(PERSONAL_KEYS_OFF);
+}
+
+const TWO_FACTOR_ENFORCED = `settings->>'enforce_2fa' = 'true'`;
+
+/** Only JWT callers whose `amr` shows no second factor are affected; API keys are not sign-ins. */
+function twoFactorRefusedSql(principal: Principal): string {
+  if (principal.via !== 'jwt' || principal.secondFactor) return 'false';
+  return onPath(TWO_FACTOR_ENFORCED);
 }
 
 /** One statement: the organization by id or slug and the caller's role on it. */
@@ -88,7 +101,8 @@ export function organizationForCallerSql(
     : // A slug names a live organization; among deleted ones it names the most recently deleted.
       `o.slug = $${params.length}`;
   const live = options.includeDeleted ? '' : 'and o.deleted_at is null';
-  return `select ${ORG_COLUMNS}, ${role} as caller_role, ${personalKeysRefusedSql(principal)} as personal_keys_refused
+  return `select ${ORG_COLUMNS}, ${role} as caller_role, ${personalKeysRefusedSql(principal)} as personal_keys_refused,
+                 ${twoFactorRefusedSql(principal)} as two_factor_refused
             from organizations o
            where ${match} ${live}
            order by o.deleted_at desc nulls first

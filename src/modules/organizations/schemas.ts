@@ -6,7 +6,10 @@ const ShortText = (maxLength: number, description?: string) => Type.String({ max
 const DOMAIN_PATTERN = '^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$';
 
 const settingsFields = {
-  enforce_2fa: Nullable(Type.Boolean(), 'Refuse members who did not sign in with a second factor.'),
+  enforce_2fa: Nullable(
+    Type.Boolean(),
+    'Refuse JWT callers whose `amr` claim shows no second factor, here and in every team below. API keys are not affected.',
+  ),
   members_can_invite: Nullable(Type.Boolean(), 'Plain members may add and invite members.'),
   members_can_use_personal_api_keys: Type.Boolean({
     description: 'Personal API keys work in this organization.',

@@ -121,6 +121,8 @@ export async function updateUser(
     });
     return updated;
   });
+  // A JWT whose `sub` was this user's external_id must stop reaching it at once.
+  if (changes.external_id !== undefined) ctx.jwt?.forgetUser(userId);
   return presentUser(row);
 }
 
@@ -159,4 +161,5 @@ export async function deleteUser(
     });
   });
   ctx.credentials.forgetUser(userId);
+  ctx.jwt?.forgetUser(userId);
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "users_external_id_deleted_idx" ON "users" USING btree ("external_id") WHERE "users"."deleted_at" is not null;
