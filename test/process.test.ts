@@ -12,8 +12,10 @@ import { createPostgresDatabase, postgresUrl } from './helpers/databases.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'main.js');
 
-/** Every wait in this file ends by this deadline; a first PGlite start creates its cluster on disk. */
-// A guard against a hung start, not a speed check: a first start on a loaded machine can take a minute.
+/**
+ * Every wait in this file ends by this deadline; a first PGlite start creates its cluster on disk.
+ * A guard against a hung start, not a speed check: on a loaded machine that can take a minute.
+ */
 const START_TIMEOUT_MS = 90_000;
 const EXIT_TIMEOUT_MS = 20_000;
 
