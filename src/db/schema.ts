@@ -34,6 +34,10 @@ export const users = pgTable(
     // Emails are unique case-insensitively, among users that still exist.
     uniqueIndex('users_email_live_key').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
     uniqueIndex('users_external_id_live_key').on(t.externalId).where(sql`${t.deletedAt} is null`),
+    // Member search (`search`: a substring of the email or name, any case) finds rare matches
+    // among many members through these instead of reading every membership.
+    index('users_email_trgm_idx').using('gin', sql`${t.email} gin_trgm_ops`),
+    index('users_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`),
   ],
 );
 
@@ -60,6 +64,9 @@ export const organizations = pgTable(
     active: boolean('active').notNull().default(true),
     settings: jsonb('settings').notNull().default({}),
     metadata: jsonb('metadata').notNull().default({}),
+    // Readable by every member; private_metadata only by admins (src/modules/organizations/present.ts).
+    publicMetadata: jsonb('public_metadata').notNull().default({}),
+    privateMetadata: jsonb('private_metadata').notNull().default({}),
     ...timestamps,
     deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
     // Shared by every row one delete removed, so a restore brings back exactly that set.
@@ -71,6 +78,9 @@ export const organizations = pgTable(
     index('organizations_ancestors_idx').using('gin', t.ancestorIds),
     index('organizations_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`),
     index('organizations_deletion_idx').on(t.deletionId),
+    // List filters `metadata[key]=value` and `public_metadata[key]=value` are containment (@>) probes.
+    index('organizations_metadata_idx').using('gin', sql`${t.metadata} jsonb_path_ops`),
+    index('organizations_public_metadata_idx').using('gin', sql`${t.publicMetadata} jsonb_path_ops`),
     foreignKey({ name: 'organizations_parent_fk', columns: [t.parentId], foreignColumns: [t.id] }),
   ],
 );
@@ -86,6 +96,8 @@ export const memberships = pgTable(
       .references(() => users.id),
     rootId: uuid('root_id').notNull(),
     role: text('role').notNull(),
+    publicMetadata: jsonb('public_metadata').notNull().default({}),
+    privateMetadata: jsonb('private_metadata').notNull().default({}),
     ...timestamps,
   },
   (t) => [

@@ -1,9 +1,10 @@
 import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
+import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
-import { organizationForCallerSql } from '../organizations/queries.js';
+import { escapeLike, organizationForCallerSql } from '../organizations/queries.js';
 import {
   grantReach,
   lockTreeOf,
@@ -18,6 +19,8 @@ export interface MemberRow {
   organization_id: string;
   user_id: string;
   role: Role;
+  public_metadata: Record<string, unknown>;
+  private_metadata: Record<string, unknown>;
   created_at: string;
   updated_at: string;
   email: string;
@@ -27,8 +30,13 @@ export interface MemberRow {
   via_organization_id: string;
 }
 
-const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
+const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.public_metadata, m.private_metadata, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
   u.email, u.name, u.external_id, m.organization_id as via_organization_id`;
+
+export interface MembershipMetadata {
+  public_metadata?: Record<string, unknown>;
+  private_metadata?: Record<string, unknown>;
+}
 
 export async function insertMembership(
   db: Queryable,
@@ -36,11 +44,13 @@ export async function insertMembership(
   rootId: string,
   userId: string,
   role: Role,
+  metadata: MembershipMetadata = {},
 ): Promise<void> {
   await lockTrees(db, [rootId]);
   await db.query(
-    'insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $3, $4)',
-    [organizationId, userId, rootId, role],
+    `insert into memberships (organization_id, user_id, root_id, role, public_metadata, private_metadata)
+     values ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
+    [organizationId, userId, rootId, role, metadata.public_metadata ?? {}, metadata.private_metadata ?? {}],
   );
   await grantReach(db, userId, organizationId);
 }
@@ -60,6 +70,15 @@ export async function findMember(
 
 export interface MemberFilter {
   role?: Role;
+  /** A substring of the email or name, matched in any case. */
+  search?: string;
+}
+
+/** SQL for the search condition on `u` (trigram indexes on users' email and name serve it). */
+function searchSql(search: string | undefined, params: unknown[]): string | null {
+  if (search === undefined) return null;
+  params.push(`%${escapeLike(search)}%`);
+  return `(u.email ilike $${params.length} or u.name ilike $${params.length})`;
 }
 
 export interface MemberPageRow extends Partial<MemberRow> {
@@ -87,6 +106,8 @@ export async function listDirectMembersForCaller(
     params.push(filter.role);
     where.push(`m.role = $${params.length}`);
   }
+  const search = searchSql(filter.search, params);
+  if (search) where.push(search);
   const keyset = keysetSql('m.user_id', page, params);
   where.push(keyset.where);
   return db.query<MemberPageRow>(
@@ -113,6 +134,8 @@ export async function listEffectiveMembers(
 ): Promise<MemberRow[]> {
   const params: unknown[] = [path];
   const inner = ['m.organization_id = any($1::uuid[])'];
+  const search = searchSql(filter.search, params);
+  if (search) inner.push(search);
   const { where: keyset, order, tail } = keysetSql('m.user_id', page, params);
   inner.push(keyset);
   const outer: string[] = [];
@@ -141,6 +164,26 @@ export async function updateMemberRole(db: Queryable, organizationId: string, us
   );
 }
 
+const UPDATABLE = {
+  role: { column: 'role' },
+  public_metadata: { column: 'public_metadata', cast: 'jsonb' },
+  private_metadata: { column: 'private_metadata', cast: 'jsonb' },
+};
+
+/** Sets the role and metadata objects given (each object replaced whole). */
+export async function updateMembership(
+  db: Queryable,
+  organizationId: string,
+  userId: string,
+  changes: MembershipMetadata & { role?: Role },
+) {
+  const params: unknown[] = [organizationId, userId];
+  await db.query(
+    `update memberships set ${setClause({ ...changes }, UPDATABLE, params)} where organization_id = $1 and user_id = $2`,
+    params,
+  );
+}
+
 export async function deleteMembership(db: Queryable, organizationId: string, userId: string): Promise<void> {
   await lockTreeOf(db, organizationId);
   await db.query('delete from memberships where organization_id = $1 and user_id = $2', [
@@ -164,6 +207,19 @@ export async function findCallerRole(db: Queryable, userId: string, path: string
     [userId, path],
   );
   return rows[0]?.role ?? null;
+}
+
+/** The roles the user holds directly on organizations of `path`, by organization id. */
+export async function directRolesOnPath(
+  db: Queryable,
+  userId: string,
+  path: string[],
+): Promise<Map<string, Role>> {
+  const rows = await db.query<{ organization_id: string; role: Role }>(
+    'select organization_id, role from memberships where user_id = $1 and organization_id = any($2::uuid[])',
+    [userId, path],
+  );
+  return new Map(rows.map((row) => [row.organization_id, row.role]));
 }
 
 /** Owners on the organization or its ancestors, other than `exceptUserId` on the organization itself. */

@@ -2,29 +2,41 @@ import { uuidv7 } from 'uuidv7';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
+import { checkMetadata } from '../../http/metadata.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
+import { readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
   countOtherOwners,
   deleteMembership,
+  directRolesOnPath,
   findMember,
   insertMembership,
   listDirectMembersForCaller,
   listEffectiveMembers,
   type MemberPageRow,
   type MemberRow,
+  type MembershipMetadata,
   updateMemberRole,
+  updateMembership,
 } from './queries.js';
 import { atLeast, type Role } from './roles.js';
-import type { AddMemberBody, ListMembersQuery, Member, TransferOwnershipBody } from './schemas.js';
+import type {
+  AddMemberBody,
+  ListMembersQuery,
+  Member,
+  TransferOwnershipBody,
+  UpdateMemberBody,
+} from './schemas.js';
 
-export function presentMember(row: MemberRow, organizationId: string): Member {
+/** `privateReadable`: whether the caller may read the membership's private metadata (left out if not). */
+export function presentMember(row: MemberRow, organizationId: string, privateReadable: boolean): Member {
   return {
     organization_id: organizationId,
     user_id: row.user_id,
@@ -34,6 +46,8 @@ export function presentMember(row: MemberRow, organizationId: string): Member {
     role: row.role,
     inherited: row.via_organization_id !== organizationId,
     via_organization_id: row.via_organization_id,
+    public_metadata: row.public_metadata,
+    ...(privateReadable ? { private_metadata: row.private_metadata } : {}),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -46,6 +60,32 @@ function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: s
   }
 }
 
+/**
+ * The organizations of the path (root first) on which the caller may read memberships' private
+ * metadata: where its role, inherited down the path, is admin or above.
+ */
+async function privateReadableOnPath(
+  db: Queryable,
+  principal: Principal,
+  path: string[],
+): Promise<Set<string>> {
+  if (principal.kind === 'admin') return new Set(path);
+  if (principal.kind === 'organization') return new Set(path.slice(path.indexOf(principal.organizationId!)));
+  const direct = await directRolesOnPath(db, principal.userId!, path);
+  const readable = new Set<string>();
+  let held = false;
+  for (const id of path) {
+    held ||= readsPrivateMetadata(direct.get(id));
+    if (held) readable.add(id);
+  }
+  return readable;
+}
+
+function checkMembershipMetadata(input: MembershipMetadata) {
+  checkMetadata(input.public_metadata, 'public_metadata');
+  checkMetadata(input.private_metadata, 'private_metadata');
+}
+
 export async function listMembers(
   ctx: AppContext,
   principal: Principal,
@@ -53,16 +93,18 @@ export async function listMembers(
   input: ListMembersQuery,
 ): Promise<PageResult<Member>> {
   const page = pageRequest(input, isUuid);
-  const filter = { role: input.role };
+  const filter = { role: input.role, search: input.search };
   const need = { role: 'viewer', scope: 'member:read' } as const;
   if (input.include_inherited) {
     const org = await reachOrganization(ctx.db, principal, orgRef, need);
-    const rows = await listEffectiveMembers(ctx.db, [...org.ancestor_ids, org.id], filter, page);
+    const path = [...org.ancestor_ids, org.id];
+    const rows = await listEffectiveMembers(ctx.db, path, filter, page);
+    const readable = rows.length > 0 ? await privateReadableOnPath(ctx.db, principal, path) : new Set();
     return toPage(
       rows,
       page,
       (row) => row.user_id,
-      (row) => presentMember(row, org.id),
+      (row) => presentMember(row, org.id, readable.has(row.via_organization_id)),
     );
   }
   const rows = await listDirectMembersForCaller(ctx.db, principal, orgRef, filter, page);
@@ -73,11 +115,12 @@ export async function listMembers(
     need,
   );
   const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);
+  const readable = readsPrivateMetadata(first!.target_role);
   return toPage(
     members,
     page,
     (row) => row.user_id,
-    (row) => presentMember(row, row.target_id),
+    (row) => presentMember(row, row.target_id, readable),
   );
 }
 
@@ -95,6 +138,7 @@ export async function addMember(
     );
   }
   const role = input.role ?? 'member';
+  checkMembershipMetadata(input);
   const row = await ctx.db.transaction(async (tx) => {
     const org = await reachOrganization(tx, principal, orgRef, { role: 'admin', scope: 'member:write' });
     requireRoleAtLeast(org, role, 'role');
@@ -106,24 +150,24 @@ export async function addMember(
     } else {
       userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
     }
-    await insertMembership(tx, org.id, org.root_id, userId, role);
+    await insertMembership(tx, org.id, org.root_id, userId, role, input);
     const added = (await findMember(tx, org.id, userId))!;
     await recordAuditEvent(tx, principal, {
       action: 'member.added',
       organization: org,
       target: { type: 'member', id: `${org.id}/${userId}` },
-      after: presentMember(added, org.id),
+      after: presentMember(added, org.id, true),
     });
     return added;
   });
-  return presentMember(row, row.organization_id);
+  return presentMember(row, row.organization_id, true);
 }
 
 export async function getMember(ctx: AppContext, principal: Principal, orgRef: string, userId: string) {
   const org = await reachOrganization(ctx.db, principal, orgRef, { role: 'viewer', scope: 'member:read' });
   const member = await findMember(ctx.db, org.id, userId);
   if (!member) throw notFound('member', 'user_id');
-  return presentMember(member, org.id);
+  return presentMember(member, org.id, readsPrivateMetadata(org.caller_role));
 }
 
 /** Refuses a change that would leave the organization (and its ancestors) with no owner. */
@@ -140,9 +184,11 @@ export async function updateMember(
   principal: Principal,
   orgRef: string,
   userId: string,
-  role: Role,
+  changes: UpdateMemberBody,
   ifMatch?: IfMatch,
 ): Promise<Member> {
+  checkMembershipMetadata(changes);
+  const { role } = changes;
   const row = await ctx.db.transaction(async (tx) => {
     // The row lock serialises concurrent role changes, so two demotions cannot both pass the owner count.
     const org = await reachOrganization(tx, principal, orgRef, {
@@ -154,20 +200,22 @@ export async function updateMember(
     if (!member) throw notFound('member', 'user_id');
     checkIfMatch(ifMatch, member);
     requireRoleAtLeast(org, member.role, 'user_id');
-    requireRoleAtLeast(org, role, 'role');
-    if (role !== 'owner') await keepAnOwner(tx, org, member);
-    await updateMemberRole(tx, org.id, userId, role);
+    if (role !== undefined) {
+      requireRoleAtLeast(org, role, 'role');
+      if (role !== 'owner') await keepAnOwner(tx, org, member);
+    }
+    await updateMembership(tx, org.id, userId, changes);
     const updated = (await findMember(tx, org.id, userId))!;
     await recordAuditEvent(tx, principal, {
       action: 'member.updated',
       organization: org,
       target: { type: 'member', id: `${org.id}/${userId}` },
-      before: presentMember(member, org.id),
-      after: presentMember(updated, org.id),
+      before: presentMember(member, org.id, true),
+      after: presentMember(updated, org.id, true),
     });
     return updated;
   });
-  return presentMember(row, row.organization_id);
+  return presentMember(row, row.organization_id, true);
 }
 
 /** Admins remove members at or below their role; anyone may leave an organization. */
@@ -195,7 +243,7 @@ export async function removeMember(
       action: 'member.removed',
       organization: org,
       target: { type: 'member', id: `${org.id}/${userId}` },
-      before: presentMember(member, org.id),
+      before: presentMember(member, org.id, true),
     });
   });
 }
@@ -240,5 +288,5 @@ export async function transferOwnership(
     });
     return owner;
   });
-  return presentMember(row, row.organization_id);
+  return presentMember(row, row.organization_id, true);
 }

@@ -2,11 +2,12 @@ import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import { setClause } from '../../db/updates.js';
+import type { MetadataFilter } from '../../http/metadata.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { inheritReach, lockTrees } from '../members/reach.js';
-import type { Role } from '../members/roles.js';
+import { atLeast, ROLES, type Role } from '../members/roles.js';
 
 export interface OrganizationRow {
   id: string;
@@ -24,10 +25,17 @@ export interface OrganizationRow {
   active: boolean;
   settings: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  public_metadata: Record<string, unknown>;
+  private_metadata: Record<string, unknown>;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
   deletion_id: string | null;
+}
+
+/** A row of a list, with whether the caller may read its private metadata. */
+export interface ListedOrganizationRow extends OrganizationRow {
+  private_readable: boolean;
 }
 
 export interface AccessibleOrganizationRow extends OrganizationRow {
@@ -38,7 +46,7 @@ export interface AccessibleOrganizationRow extends OrganizationRow {
 
 export const ORG_COLUMNS = `o.id, o.root_id, o.parent_id, o.ancestor_ids, o.name, o.slug, o.friendly_name,
   o.description, o.domain, o.logo_media_id, o.billing_account_id, o.connection_id, o.active, o.settings,
-  o.metadata, ${isoColumn('o.created_at')}, ${isoColumn('o.updated_at')}, ${isoColumn('o.deleted_at')}, o.deletion_id`;
+  o.metadata, o.public_metadata, o.private_metadata, ${isoColumn('o.created_at')}, ${isoColumn('o.updated_at')}, ${isoColumn('o.deleted_at')}, o.deletion_id`;
 
 const RETURNING = ORG_COLUMNS.replaceAll('o.', '');
 
@@ -134,6 +142,8 @@ export interface NewOrganization {
   active: boolean;
   settings: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  publicMetadata: Record<string, unknown>;
+  privateMetadata: Record<string, unknown>;
 }
 
 export async function insertOrganization(db: Queryable, org: NewOrganization): Promise<OrganizationRow> {
@@ -143,8 +153,10 @@ export async function insertOrganization(db: Queryable, org: NewOrganization): P
   }
   const rows = await db.query<OrganizationRow>(
     `insert into organizations (id, root_id, parent_id, ancestor_ids, name, slug, friendly_name, description,
-       domain, logo_media_id, billing_account_id, connection_id, active, settings, metadata)
-     values ($1, $2, $3, $4::uuid[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb)
+       domain, logo_media_id, billing_account_id, connection_id, active, settings, metadata, public_metadata,
+       private_metadata)
+     values ($1, $2, $3, $4::uuid[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16::jsonb,
+       $17::jsonb)
      returning ${RETURNING}`,
     [
       org.id,
@@ -162,6 +174,8 @@ export async function insertOrganization(db: Queryable, org: NewOrganization): P
       org.active,
       org.settings,
       org.metadata,
+      org.publicMetadata,
+      org.privateMetadata,
     ],
   );
   if (org.parentId) await inheritReach(db, org.id, org.ancestorIds);
@@ -181,6 +195,8 @@ const UPDATABLE: Record<string, { column: string; cast?: string }> = {
   active: { column: 'active' },
   settings: { column: 'settings', cast: 'jsonb' },
   metadata: { column: 'metadata', cast: 'jsonb' },
+  public_metadata: { column: 'public_metadata', cast: 'jsonb' },
+  private_metadata: { column: 'private_metadata', cast: 'jsonb' },
 };
 
 export async function updateOrganization(
@@ -208,15 +224,55 @@ export interface OrganizationFilter {
   nameSearch?: string;
   activeOnly: boolean;
   includeDeleted: boolean;
+  metadata?: MetadataFilter[];
+  /**
+   * Private metadata is read only where this user holds the admin role or above (on the row or an
+   * ancestor); absent when the caller reads it everywhere it lists (admin and organization keys).
+   */
+  privateReadableBy?: string;
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+const ADMIN_ROLES = ROLES.filter((role) => atLeast(role, 'admin'));
+
+/** SQL for whether the user may read the private metadata of row `o`. */
+function privateReadableSql(userId: string | undefined, params: unknown[]): string {
+  if (userId === undefined) return 'true';
+  params.push(userId, ADMIN_ROLES);
+  return `exists (select 1 from memberships pm
+                   where pm.user_id = $${params.length - 1} and pm.organization_id = any(o.ancestor_ids || o.id)
+                     and pm.role = any($${params.length}::text[]))`;
+}
+
+/** JSON text of a number or boolean as a client would write it; such values also match typed JSON. */
+const JSON_SCALAR = /^(true|false|-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?)$/;
+
+/**
+ * SQL for `metadata[key]=value` conditions. Containment (`@>`) is what the GIN `jsonb_path_ops`
+ * indexes answer, so each condition is one or two containment probes (the string, and the number
+ * or boolean the text spells); `->>` then makes the comparison exact on the text form, so that
+ * `seats=10` does not match a stored 10.0.
+ */
+function metadataConditionsSql(filters: MetadataFilter[], params: unknown[]): string[] {
+  return filters.map(({ column, key, value }) => {
+    const target = `o.${column}`;
+    params.push(JSON.stringify(Object.fromEntries([[key, value]])));
+    const probes = [`${target} @> $${params.length}::jsonb`];
+    if (JSON_SCALAR.test(value)) {
+      params.push(`{${JSON.stringify(key)}:${value}}`);
+      probes.push(`${target} @> $${params.length}::jsonb`);
+    }
+    params.push(key, value);
+    return `(${probes.join(' or ')}) and ${target} ->> $${params.length - 1}::text = $${params.length}::text`;
+  });
+}
 
 export async function listOrganizations(
   db: Queryable,
   filter: OrganizationFilter,
   page: PageRequest,
-): Promise<OrganizationRow[]> {
+): Promise<ListedOrganizationRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
   let from = 'organizations o';
@@ -249,10 +305,13 @@ export async function listOrganizations(
   }
   if (filter.activeOnly) where.push('o.active');
   if (!filter.includeDeleted) where.push('o.deleted_at is null');
+  if (filter.metadata?.length) where.push(...metadataConditionsSql(filter.metadata, params));
+  const readable = privateReadableSql(filter.privateReadableBy, params);
   const keyset = keysetSql(keyColumn, page, params);
   where.push(keyset.where);
-  return db.query<OrganizationRow>(
-    `select ${ORG_COLUMNS} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+  return db.query<ListedOrganizationRow>(
+    `select ${ORG_COLUMNS}, ${readable} as private_readable
+       from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
     params,
   );
 }
