@@ -258,10 +258,10 @@ function metadataConditionsSql(filters: MetadataFilter[], params: unknown[]): st
   return filters.map(({ column, key, value }) => {
     const target = `o.${column}`;
     params.push(JSON.stringify(Object.fromEntries([[key, value]])));
-    const probes = [`${target} @> $${params.length}::jsonb`];
+    const probes = [`${target} @> $${params.length}::text::jsonb`];
     if (JSON_SCALAR.test(value)) {
       params.push(`{${JSON.stringify(key)}:${value}}`);
-      probes.push(`${target} @> $${params.length}::jsonb`);
+      probes.push(`${target} @> $${params.length}::text::jsonb`);
     }
     params.push(key, value);
     return `(${probes.join(' or ')}) and ${target} ->> $${params.length - 1}::text = $${params.length}::text`;
