@@ -34,7 +34,7 @@ const MAX_KEY_LENGTH = 100;
 const MAX_VALUE_LENGTH = 500;
 const BRACKETED = /^(metadata|public_metadata)\[([^[\]]*)\]$/;
 
-/** One `metadata[key]=value` condition: the top-level `key` of `column` holds `value` as text. */
+/** One `metadata[key]=value` condition: the top-level `key` of `column` holds `value` (see the description). */
 export interface MetadataFilter {
   column: Filterable;
   key: string;
@@ -52,10 +52,11 @@ const filterObject = (column: Filterable) =>
       explode: true,
       description:
         `Only organizations whose \`${column}\` has this top-level key with this value: ` +
-        `\`${column}[plan]=pro\`. Strings compare as they are; numbers and booleans by their JSON text ` +
-        `(\`${column}[seats]=10\` matches 10 and "10", \`${column}[beta]=true\` matches true and "true"); ` +
-        'null, objects and arrays never match. At most 5 conditions over `metadata` and ' +
-        '`public_metadata` together, all of which must hold; keys up to 100 characters, values up to 500.',
+        `\`${column}[plan]=pro\`. The value matches the same string exactly (case and spaces count) and, ` +
+        `when it spells a number or a boolean, that number or boolean too: \`${column}[seats]=10\` matches ` +
+        `10, 10.0 and "10"; \`${column}[beta]=true\` matches true and "true". null, objects and arrays ` +
+        'never match. At most 5 conditions over `metadata` and `public_metadata` together, all of ' +
+        'which must hold; keys up to 100 characters, values up to 500.',
     },
   );
 

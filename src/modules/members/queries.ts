@@ -123,6 +123,37 @@ export async function listDirectMembersForCaller(
 }
 
 /**
+ * Direct members of an organization already reached. Searches take this path rather than the one
+ * statement above: with the organization's id known when the statement is planned, the planner
+ * sees how many members it has and, for a rare search term in a large organization, starts from
+ * the trigram indexes instead of reading every membership.
+ */
+export async function listDirectMembers(
+  db: Queryable,
+  organizationId: string,
+  filter: MemberFilter,
+  page: PageRequest,
+): Promise<MemberRow[]> {
+  const params: unknown[] = [organizationId];
+  const where = ['m.organization_id = $1'];
+  if (filter.role) {
+    params.push(filter.role);
+    where.push(`m.role = $${params.length}`);
+  }
+  const search = searchSql(filter.search, params);
+  if (search) where.push(search);
+  const keyset = keysetSql('m.user_id', page, params);
+  // The same bound on the users' side: the planner does not carry a range across the join, and
+  // a plan that reads users in id order would otherwise start from the first one on every page.
+  where.push(keyset.where, keyset.where.replace('m.user_id', 'u.id'));
+  return db.query<MemberRow>(
+    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+      where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    params,
+  );
+}
+
+/**
  * Everyone with access: members of the organization and of its ancestors, each once, with the
  * highest role held on the path (the nearest organization wins a tie).
  */

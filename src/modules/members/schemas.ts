@@ -87,9 +87,11 @@ export const ListMembersQuery = Type.Object(
     role: Type.Optional(RoleName),
     search: Type.Optional(
       Type.String({
-        minLength: 1,
+        minLength: 3,
         maxLength: 100,
-        description: 'Only members whose email or name contains this text, in any case.',
+        description:
+          'Only members whose email or name contains this text, in any case. At least 3 characters: ' +
+          'the trigram indexes that make a search fast among many members need three.',
       }),
     ),
     include_inherited: Type.Boolean({

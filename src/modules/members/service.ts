@@ -18,6 +18,7 @@ import {
   directRolesOnPath,
   findMember,
   insertMembership,
+  listDirectMembers,
   listDirectMembersForCaller,
   listEffectiveMembers,
   type MemberPageRow,
@@ -105,6 +106,17 @@ export async function listMembers(
       page,
       (row) => row.user_id,
       (row) => presentMember(row, org.id, readable.has(row.via_organization_id)),
+    );
+  }
+  if (input.search !== undefined) {
+    const org = await reachOrganization(ctx.db, principal, orgRef, need);
+    const rows = await listDirectMembers(ctx.db, org.id, filter, page);
+    const readable = readsPrivateMetadata(org.caller_role);
+    return toPage(
+      rows,
+      page,
+      (row) => row.user_id,
+      (row) => presentMember(row, org.id, readable),
     );
   }
   const rows = await listDirectMembersForCaller(ctx.db, principal, orgRef, filter, page);

@@ -38,7 +38,7 @@ describeEachDatabase('organization metadata filters', (use) => {
     expect(await find('metadata[plan]=pro')).toEqual(['Pro', 'Pro two']);
     expect(await find('metadata[plan]=enterprise')).toEqual([]);
     expect(await find('metadata[plan]=pro%20')).toEqual(['Other']);
-    // Numbers and booleans match by their JSON text, strings as they are.
+    // A value that spells a number or boolean matches it and the same string.
     expect(await find('metadata[seats]=10')).toEqual(['Free', 'Pro']);
     expect(await find('metadata[beta]=true')).toEqual(['Free', 'Pro']);
     expect(await find('metadata[beta]=false')).toEqual(['Pro two']);
@@ -54,15 +54,23 @@ describeEachDatabase('organization metadata filters', (use) => {
     expect(await find('metadata%5Bplan%5D=free')).toEqual(['Free']);
   });
 
-  it('compares by text form, so 10.0 stored is not 10', async () => {
+  it('compares numbers by value, 10.0 stored matching 10', async () => {
     const t = use();
     const { owner, tag, orgs } = await catalogue(t);
     await t.database.db.query(
       `update organizations set metadata = metadata || '{"seats": 10.0}' where id = $1`,
-      [orgs.pro.id],
+      [orgs.pro2.id],
     );
-    expect(await names(t, owner.key, `metadata[tag]=${tag}&metadata[seats]=10`)).toEqual(['Free']);
-    expect(await names(t, owner.key, `metadata[tag]=${tag}&metadata[seats]=10.0`)).toEqual(['Pro']);
+    expect(await names(t, owner.key, `metadata[tag]=${tag}&metadata[seats]=10`)).toEqual([
+      'Free',
+      'Pro',
+      'Pro two',
+    ]);
+    expect(await names(t, owner.key, `metadata[tag]=${tag}&metadata[seats]=10.00`)).toEqual([
+      'Pro',
+      'Pro two',
+    ]);
+    expect(await names(t, owner.key, `metadata[tag]=${tag}&metadata[seats]=1e1`)).toEqual([]);
   });
 
   it('filters a user’s organization list, the teams list and admin-key lists, and pages through matches', async () => {

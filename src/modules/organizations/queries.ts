@@ -245,26 +245,28 @@ function privateReadableSql(userId: string | undefined, params: unknown[]): stri
                      and pm.role = any($${params.length}::text[]))`;
 }
 
-/** JSON text of a number or boolean as a client would write it; such values also match typed JSON. */
+/** A number or boolean as a client would write it; such a value also matches the typed JSON value. */
 const JSON_SCALAR = /^(true|false|-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?)$/;
 
 /**
- * SQL for `metadata[key]=value` conditions. Containment (`@>`) is what the GIN `jsonb_path_ops`
- * indexes answer, so each condition is one or two containment probes (the string, and the number
- * or boolean the text spells); `->>` then makes the comparison exact on the text form, so that
- * `seats=10` does not match a stored 10.0.
+ * SQL for `metadata[key]=value` conditions: containment (`@>`) of `{key: value}` as a string and,
+ * when the text spells a number or boolean, as that value too. Containment is what the GIN
+ * `jsonb_path_ops` indexes answer, and the planner estimates it from the column's statistics, so a
+ * common value still reads the primary key in order while a rare one probes the index. (An extra
+ * `->>` comparison would make the estimate a blind guess and send common values to the index.)
  */
 function metadataConditionsSql(filters: MetadataFilter[], params: unknown[]): string[] {
   return filters.map(({ column, key, value }) => {
     const target = `o.${column}`;
+    // Sent as text and cast by the server: a driver handed a string for a jsonb parameter would
+    // encode it once more as a JSON string.
     params.push(JSON.stringify(Object.fromEntries([[key, value]])));
     const probes = [`${target} @> $${params.length}::text::jsonb`];
     if (JSON_SCALAR.test(value)) {
       params.push(`{${JSON.stringify(key)}:${value}}`);
       probes.push(`${target} @> $${params.length}::text::jsonb`);
     }
-    params.push(key, value);
-    return `(${probes.join(' or ')}) and ${target} ->> $${params.length - 1}::text = $${params.length}::text`;
+    return probes.length === 1 ? probes[0]! : `(${probes.join(' or ')})`;
   });
 }
 
