@@ -100,10 +100,10 @@ export const parseMetadataFilters: preValidationHookHandler = (request, _reply, 
     const value = query[param];
     if (typeof value !== 'string') return done(badFilter(param, `\`${param}\` may be given once.`));
     if (value.length > MAX_VALUE_LENGTH) {
-      return done(badFilter(param, `\`${param}\` must be at most ${MAX_VALUE_LENGTH} characters.`));
+      return done(badFilter(param, `\`${param}\` is longer than ${MAX_VALUE_LENGTH} characters.`));
     }
     if (++count > MAX_FILTERS) {
-      return done(badFilter(param, `At most ${MAX_FILTERS} metadata filters may be combined.`));
+      return done(badFilter(param, `No more than ${MAX_FILTERS} metadata filters may be combined.`));
     }
     const column = match[1] as Filterable;
     // No prototype: a key such as `__proto__` is stored as a key like any other.

@@ -70,7 +70,7 @@ export async function findMember(
 
 export interface MemberFilter {
   role?: Role;
-  /** A substring of the email or name, matched in any case. */
+  /** A substring of the email or name, matched in any case (not by `listDirectMembersForCaller`). */
   search?: string;
 }
 
@@ -106,8 +106,6 @@ export async function listDirectMembersForCaller(
     params.push(filter.role);
     where.push(`m.role = $${params.length}`);
   }
-  const search = searchSql(filter.search, params);
-  if (search) where.push(search);
   const keyset = keysetSql('m.user_id', page, params);
   where.push(keyset.where);
   return db.query<MemberPageRow>(

@@ -68,10 +68,16 @@ function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: s
 async function privateReadableOnPath(
   db: Queryable,
   principal: Principal,
-  path: string[],
+  org: AccessibleOrganizationRow,
 ): Promise<Set<string>> {
+  const path = [...org.ancestor_ids, org.id];
   if (principal.kind === 'admin') return new Set(path);
-  if (principal.kind === 'organization') return new Set(path.slice(path.indexOf(principal.organizationId!)));
+  if (principal.kind === 'organization') {
+    const from = path.indexOf(principal.organizationId!);
+    return new Set(from < 0 ? [] : path.slice(from));
+  }
+  // Roles flow down the path: below admin on the organization means below admin on every ancestor.
+  if (!readsPrivateMetadata(org.caller_role)) return new Set();
   const direct = await directRolesOnPath(db, principal.userId!, path);
   const readable = new Set<string>();
   let held = false;
@@ -100,7 +106,7 @@ export async function listMembers(
     const org = await reachOrganization(ctx.db, principal, orgRef, need);
     const path = [...org.ancestor_ids, org.id];
     const rows = await listEffectiveMembers(ctx.db, path, filter, page);
-    const readable = rows.length > 0 ? await privateReadableOnPath(ctx.db, principal, path) : new Set();
+    const readable = rows.length > 0 ? await privateReadableOnPath(ctx.db, principal, org) : new Set();
     return toPage(
       rows,
       page,
