@@ -48,7 +48,8 @@ export function presentMember(row: MemberRow, organizationId: string, privateRea
     inherited: row.via_organization_id !== organizationId,
     via_organization_id: row.via_organization_id,
     public_metadata: row.public_metadata,
-    ...(privateReadable ? { private_metadata: row.private_metadata } : {}),
+    // Undefined rather than absent, so every answer has one shape; the serializer leaves it out.
+    private_metadata: privateReadable ? row.private_metadata : undefined,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

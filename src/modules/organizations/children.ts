@@ -7,7 +7,7 @@ import type { IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { type Need, reachOrganization } from './access.js';
-import { presentOrganization, presentReached, readsPrivateMetadata } from './present.js';
+import { presentListed, presentReached, readsPrivateMetadata } from './present.js';
 import { listOrganizations } from './queries.js';
 import type { Organization, UpdateOrganizationBody } from './schemas.js';
 import { type CreateInput, createOrganization, deleteOrganization, updateOrganization } from './service.js';
@@ -52,12 +52,7 @@ export async function listChildren(
     },
     page,
   );
-  return toPage(
-    rows,
-    page,
-    (row) => row.id,
-    (row) => presentOrganization(row, row.private_readable),
-  );
+  return toPage(rows, page, (row) => row.id, presentListed);
 }
 
 export function createChild(ctx: AppContext, principal: Principal, orgRef: string, input: CreateInput) {

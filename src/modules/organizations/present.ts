@@ -1,12 +1,15 @@
 import { atLeast, type Role } from '../members/roles.js';
-import type { OrganizationRow } from './queries.js';
+import type { ListedOrganizationRow, OrganizationRow } from './queries.js';
 import { DEFAULT_SETTINGS, type Organization, type OrganizationSettings } from './schemas.js';
 
 /**
  * The API shape of an organization. `privateReadable` says whether the caller may read
  * `private_metadata`; when not, the field is left out of the answer altogether.
  */
-export function presentOrganization(row: OrganizationRow, privateReadable: boolean): Organization {
+export function presentOrganization(
+  row: ListedOrganizationRow | OrganizationRow,
+  privateReadable: boolean,
+): Organization {
   return {
     id: row.id,
     name: row.name,
@@ -24,7 +27,8 @@ export function presentOrganization(row: OrganizationRow, privateReadable: boole
     settings: { ...DEFAULT_SETTINGS, ...(row.settings as Partial<OrganizationSettings>) },
     metadata: row.metadata,
     public_metadata: row.public_metadata,
-    ...(privateReadable ? { private_metadata: row.private_metadata } : {}),
+    // Undefined rather than absent, so every answer has one shape; the serializer leaves it out.
+    private_metadata: privateReadable ? (row.private_metadata ?? undefined) : undefined,
     created_at: row.created_at,
     updated_at: row.updated_at,
     deleted_at: row.deleted_at,
@@ -38,5 +42,9 @@ export const readsPrivateMetadata = (callerRole: Role | null | undefined) => atL
 export const presentReached = (row: OrganizationRow & { caller_role: Role | null }) =>
   presentOrganization(row, readsPrivateMetadata(row.caller_role));
 
-/** Audit events and webhooks record every field, private ones included (see docs/security.md). */
+/** A row of a list, which carries private metadata only where the caller may read it. */
+export const presentListed = (row: ListedOrganizationRow) =>
+  presentOrganization(row, row.private_metadata !== null);
+
+/** Audit events and webhooks record every field, private ones included (docs/architecture.md). */
 export const presentInFull = (row: OrganizationRow) => presentOrganization(row, true);

@@ -13,7 +13,7 @@ import { lockTrees, rebuildReach } from '../members/reach.js';
 import { atLeast } from '../members/roles.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import { reachOrganization } from './access.js';
-import { presentInFull, presentOrganization, presentReached } from './present.js';
+import { presentInFull, presentListed, presentReached } from './present.js';
 import {
   type AccessibleOrganizationRow,
   findOrganizationById,
@@ -405,10 +405,5 @@ export async function listOrganizations(
   }
   if (principal.kind === 'user') filter.privateReadableBy = principal.userId!;
   const rows = await listOrganizationRows(ctx.db, filter, page);
-  return toPage(
-    rows,
-    page,
-    (row) => row.id,
-    (row) => presentOrganization(row, row.private_readable),
-  );
+  return toPage(rows, page, (row) => row.id, presentListed);
 }
