@@ -160,6 +160,15 @@ describeEachDatabase('organization metadata', (use) => {
     }
     const fine = await t.patch(orgUrl(org.id), { private_metadata: nested(31) as object }, { key });
     expect(fine.status).toBe(200);
+    // Long keys and values within the limit are indexed (jsonb_path_ops stores hashes, not the text).
+    const long = { ['k'.repeat(5000)]: 'v'.repeat(10_000) };
+    const indexed = await t.post(
+      '/v1/organizations',
+      { name: 'Long', metadata: long, public_metadata: long },
+      { key },
+    );
+    expect(indexed.status).toBe(201);
+    await t.expect(204, t.delete(orgUrl(indexed.body.id), { key }));
     const teams = await t.expect(200, t.get(`${orgUrl(org.id)}/children`, { key }));
     expect(teams.data).toEqual([]);
     const owned = await t.expect(200, t.get('/v1/organizations', { key }));
