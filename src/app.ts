@@ -11,6 +11,7 @@ import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
 import { idempotentWrites } from './http/idempotency.js';
 import { serveMetrics } from './http/metrics.js';
+import { liftParameterStyles } from './http/openapi.js';
 import { sendEntityTags } from './http/preconditions.js';
 import { protect } from './http/protection.js';
 import { ErrorEnvelope } from './http/schemas.js';
@@ -53,6 +54,8 @@ import type { JwtCallers } from './modules/jwt/callers.js';
 import { meRoutes } from './modules/me/routes.js';
 import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
+import { membershipRoutes } from './modules/memberships/routes.js';
+import { UserMembership } from './modules/memberships/schemas.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
 import { Organization, OrganizationSettings } from './modules/organizations/schemas.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -150,6 +153,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     Organization,
     User,
     Member,
+    UserMembership,
     ApiKey,
     CreatedApiKey,
     AuditEvent,
@@ -184,6 +188,8 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) || `def-${i}`,
     },
+    transformObject: (document) =>
+      liftParameterStyles('openapiObject' in document ? document.openapiObject : document.swaggerObject),
   });
   await app.register(docsRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -199,6 +205,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
       await v1.register(userRoutes(ctx));
       await v1.register(organizationRoutes(ctx));
       await v1.register(memberRoutes(ctx));
+      await v1.register(membershipRoutes(ctx));
       await v1.register(apiKeyRoutes(ctx));
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));

@@ -15,7 +15,7 @@ type Schema = Record<string, any>;
 interface Operation {
   method: string;
   path: string;
-  parameters: Array<{ in: string; name: string; required?: boolean; schema: Schema }>;
+  parameters: Array<{ in: string; name: string; required?: boolean; style?: string; schema: Schema }>;
   body?: Schema;
 }
 
@@ -157,6 +157,20 @@ function queryValue(schema: Schema): fc.Arbitrary<string> {
   );
 }
 
+/** `name[key]=value` pairs for a `deepObject` parameter (`metadata[plan]=pro`), well-formed or not. */
+function deepObjectEntries(name: string, wellFormed: boolean): fc.Arbitrary<[string, string][]> {
+  const word = fc.constantFrom('plan', 'seats', 'beta', '__proto__');
+  const key = wellFormed
+    ? word
+    : fc.oneof(word, fc.constantFrom('', '[', ']', 'a][b', 'a]['), nastyString, fc.string({ maxLength: 12 }));
+  const scalar = fc.constantFrom('pro', '10', '10.0', '-0', 'true', 'null', '1e999999', '9'.repeat(40));
+  const value = wellFormed ? scalar : fc.oneof(scalar, nastyString, fc.string({ maxLength: 20 }));
+  const entry = fc
+    .tuple(key, value)
+    .map(([k, v]): [string, string] => [wellFormed || k.length % 3 ? `${name}[${k}]` : `${name}${k}`, v]);
+  return fc.array(entry, { maxLength: wellFormed ? 3 : 7 });
+}
+
 /** Percent-encodes a path value; lone surrogates become invalid UTF-8 bytes, itself a good case. */
 function encodePathValue(value: string): string {
   try {
@@ -188,10 +202,12 @@ const STACK_OR_SQL = /\bat .+:\d+:\d+|node_modules|\/src\/|syntax error|relation
 
 async function check(t: TestApp, op: Operation, fixtures: Record<string, string[]>, keys: (string | null)[]) {
   const pathParams = op.parameters.filter((p) => p.in === 'path');
-  const queryParams = op.parameters.filter((p) => p.in === 'query');
+  const queryParams = op.parameters.filter((p) => p.in === 'query' && p.style !== 'deepObject');
+  const deepParams = op.parameters.filter((p) => p.in === 'query' && p.style === 'deepObject');
   const anything = fc.record({
     path: fc.tuple(...pathParams.map((p) => pathValue(p.name, fixtures))),
     query: fc.tuple(...queryParams.map((p) => fc.option(queryValue(p.schema), { nil: undefined }))),
+    deep: fc.tuple(...deepParams.map((p) => deepObjectEntries(p.name, false))),
     extraQuery: fc.option(
       fc.tuple(fc.string({ minLength: 1, maxLength: 10 }), fc.string({ maxLength: 10 })),
       {
@@ -208,6 +224,7 @@ async function check(t: TestApp, op: Operation, fixtures: Record<string, string[
   const plausible = fc.record({
     path: fc.tuple(...pathParams.map((p) => fc.constantFrom(...(fixtures[p.name] ?? fixtures.any!)))),
     query: fc.tuple(...queryParams.map(() => fc.constant(undefined))),
+    deep: fc.tuple(...deepParams.map((p) => deepObjectEntries(p.name, true))),
     extraQuery: fc.constant(undefined),
     body: op.body ? minimal(op.body) : fc.constant(undefined),
     key: fc.constantFrom(keys[0]!, keys[1]!),
@@ -224,6 +241,7 @@ async function check(t: TestApp, op: Operation, fixtures: Record<string, string[
         const value = input.query[i];
         if (value !== undefined) search.append(p.name, value);
       });
+      for (const entries of input.deep) for (const [name, value] of entries) search.append(name, value);
       if (input.extraQuery) search.append(...input.extraQuery);
       const qs = search.toString();
       const headers: Record<string, string> = {};

@@ -41,7 +41,12 @@ const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id }
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
 const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
 const integration = (v: Victim) => ({ org: v.team.id, integration_id: v.integrationId });
-const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
+const orgPatch = () => ({
+  name: 'Taken over',
+  friendly_name: 'Taken over',
+  public_metadata: { taken: true },
+  private_metadata: { taken: true },
+});
 const victimLicense = (v: Victim) => ({ license_id: v.licenseId });
 const teamInvitation = (v: Victim) => ({ org: v.team.id, invitation_id: v.invitationId });
 const teamLink = (v: Victim) => ({ org: v.team.id, link_id: v.linkId });
@@ -52,6 +57,7 @@ const ROUTES: Record<string, RouteCase> = {
   'PATCH /v1/users/{user_id}': { scope: 'user', path: memberUser, body: () => ({ name: 'Taken over' }) },
   'DELETE /v1/users/{user_id}': { scope: 'user', path: memberUser },
   'GET /v1/users/{user_id}/organizations': { scope: 'organization', path: memberUser },
+  'GET /v1/users/{user_id}/memberships': { scope: 'member', path: memberUser },
   'GET /v1/organizations/{org}': { scope: 'organization', path: org },
   'PATCH /v1/organizations/{org}': { scope: 'organization', path: org, body: orgPatch },
   'DELETE /v1/organizations/{org}': { scope: 'organization', path: org },
@@ -89,7 +95,7 @@ const ROUTES: Record<string, RouteCase> = {
   'PATCH /v1/organizations/{org}/members/{user_id}': {
     scope: 'member',
     path: teamMember,
-    body: () => ({ role: 'owner' }),
+    body: () => ({ role: 'owner', private_metadata: { taken: true } }),
   },
   'DELETE /v1/organizations/{org}/members/{user_id}': { scope: 'member', path: teamMember },
   'GET /v1/organizations/{org}/audit-events': { scope: 'organization', path: org },
@@ -364,7 +370,7 @@ async function snapshot(t: TestApp, v: Victim) {
   return {
     organizations: await db.query(
       `select id, name, slug, friendly_name, parent_id, ancestor_ids, active, settings, metadata,
-              deleted_at, updated_at from organizations where root_id = $1 or id = $2 order by id`,
+              public_metadata, private_metadata, deleted_at, updated_at from organizations where root_id = $1 or id = $2 order by id`,
       [v.root.id, v.team.id],
     ),
     memberships: await db.query(

@@ -39,6 +39,10 @@ export const users = pgTable(
     uniqueIndex('users_external_id_live_key').on(t.externalId).where(sql`${t.deletedAt} is null`),
     // A JWT whose `sub` belonged to a deleted user is refused, not given a new user: one probe.
     index('users_external_id_deleted_idx').on(t.externalId).where(sql`${t.deletedAt} is not null`),
+    // Member search (`search`: a substring of the email or name, any case) finds rare matches
+    // among many members through these instead of reading every membership.
+    index('users_email_trgm_idx').using('gin', sql`${t.email} gin_trgm_ops`),
+    index('users_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`),
   ],
 );
 
@@ -65,6 +69,9 @@ export const organizations = pgTable(
     active: boolean('active').notNull().default(true),
     settings: jsonb('settings').notNull().default({}),
     metadata: jsonb('metadata').notNull().default({}),
+    // Readable by every member; private_metadata only by admins (src/modules/organizations/present.ts).
+    publicMetadata: jsonb('public_metadata').notNull().default({}),
+    privateMetadata: jsonb('private_metadata').notNull().default({}),
     ...timestamps,
     deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
     // Shared by every row one delete removed, so a restore brings back exactly that set.
@@ -76,6 +83,9 @@ export const organizations = pgTable(
     index('organizations_ancestors_idx').using('gin', t.ancestorIds),
     index('organizations_name_trgm_idx').using('gin', sql`${t.name} gin_trgm_ops`),
     index('organizations_deletion_idx').on(t.deletionId),
+    // List filters `metadata[key]=value` and `public_metadata[key]=value` are containment (@>) probes.
+    index('organizations_metadata_idx').using('gin', sql`${t.metadata} jsonb_path_ops`),
+    index('organizations_public_metadata_idx').using('gin', sql`${t.publicMetadata} jsonb_path_ops`),
     foreignKey({ name: 'organizations_parent_fk', columns: [t.parentId], foreignColumns: [t.id] }),
   ],
 );
@@ -91,6 +101,8 @@ export const memberships = pgTable(
       .references(() => users.id),
     rootId: uuid('root_id').notNull(),
     role: text('role').notNull(),
+    publicMetadata: jsonb('public_metadata').notNull().default({}),
+    privateMetadata: jsonb('private_metadata').notNull().default({}),
     ...timestamps,
   },
   (t) => [

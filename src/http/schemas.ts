@@ -62,9 +62,10 @@ export const OrganizationRef = Type.String({
   description: 'Organization id or slug.',
 });
 
-export const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
-  description: 'Free JSON object for the host application (at most 16 KB).',
-});
+export const MetadataOf = (description: string) =>
+  Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { description });
+
+export const Metadata = MetadataOf('Free JSON object for the host application (at most 16 KB).');
 
 /** The email check request bodies get (`format: email`), for values validated one entry at a time. */
 export const EMAIL_MAX_LENGTH = 320;

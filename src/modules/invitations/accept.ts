@@ -10,6 +10,7 @@ import { presentInviteLink } from '../invite-links/service.js';
 import { findMember } from '../members/queries.js';
 import type { Member } from '../members/schemas.js';
 import { admitMember, presentMember } from '../members/service.js';
+import { readsPrivateMetadata } from '../organizations/present.js';
 import { findOrganizationById, type OrganizationRow } from '../organizations/queries.js';
 import { findUserById } from '../users/queries.js';
 import { findInvitationByTokenHash, markInvitationAccepted } from './queries.js';
@@ -69,7 +70,7 @@ async function acceptEmailInvitation(
   if (invitation.status !== 'pending') throw refusals[invitation.status]();
   const org = await liveOrganization(tx, invitation.organization_id);
   await refuseMember(tx, org.id, user.id);
-  const member = await admitMember(tx, licensing, principal, org, user.id, invitation.role);
+  const member = await admitMember(tx, licensing, principal, org, { userId: user.id, role: invitation.role });
   const accepted = await markInvitationAccepted(tx, invitation.id, user.id);
   await recordAuditEvent(tx, principal, {
     action: 'invitation.accepted',
@@ -78,7 +79,7 @@ async function acceptEmailInvitation(
     before: presentInvitation(invitation),
     after: presentInvitation(accepted),
   });
-  return presentMember(member, org.id);
+  return presentMember(member, org.id, readsPrivateMetadata(member.role));
 }
 
 /** Any user who is not yet a member joins with the link's role, while it has uses left. */
@@ -94,7 +95,7 @@ async function acceptInviteLink(
   const org = await liveOrganization(tx, link.organization_id);
   const userId = principal.userId!;
   await refuseMember(tx, org.id, userId);
-  const member = await admitMember(tx, licensing, principal, org, userId, link.role);
+  const member = await admitMember(tx, licensing, principal, org, { userId, role: link.role });
   const used = await countInviteLinkUse(tx, link.id);
   await recordAuditEvent(tx, principal, {
     action: 'invite_link.accepted',
@@ -103,7 +104,7 @@ async function acceptInviteLink(
     before: presentInviteLink(link),
     after: presentInviteLink(used),
   });
-  return presentMember(member, org.id);
+  return presentMember(member, org.id, readsPrivateMetadata(member.role));
 }
 
 /** Joins the organization an invitation or invite link token leads to, as the calling user. */

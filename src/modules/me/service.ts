@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
 import type { Principal } from '../../http/principal.js';
-import { presentOrganization } from '../organizations/present.js';
+import { presentInFull } from '../organizations/present.js';
 import { findOrganizationById } from '../organizations/queries.js';
 import { presentUser } from '../users/present.js';
 import { findUserById } from '../users/queries.js';
@@ -20,6 +20,7 @@ export async function describeCaller(ctx: AppContext, principal: Principal) {
       second_factor: principal.secondFactor,
     },
     user: user ? presentUser(user) : null,
-    organization: organization ? presentOrganization(organization) : null,
+    // An organization key acts as an admin of its organization: it reads the private metadata too.
+    organization: organization ? presentInFull(organization) : null,
   };
 }

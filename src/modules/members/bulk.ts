@@ -5,6 +5,7 @@ import { ApiError, notFound } from '../../http/errors.js';
 import type { Principal } from '../../http/principal.js';
 import { isEmail, isUuid } from '../../http/schemas.js';
 import { reachForInviting, resolveInvitedRole } from '../invitations/policy.js';
+import { readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { deleteNewUsers, findOrCreateUsersByEmails, liveUserIds } from '../users/queries.js';
 import type { Role } from './roles.js';
@@ -123,7 +124,9 @@ export async function bulkAddMembers(
         outcomes[entry.index] = { error };
       } else {
         joined.add(entry.userId);
-        outcomes[entry.index] = { member: presentMember(result, org.id) };
+        outcomes[entry.index] = {
+          member: presentMember(result, org.id, readsPrivateMetadata(org.caller_role)),
+        };
       }
     });
     // Users this request created for entries that were then refused are not left behind.

@@ -92,7 +92,7 @@ describeEachDatabase('members', (use) => {
     expect((await failure(400, t.post(members(org.id), { user_id: 'not-a-uuid' }))).param).toBe('user_id');
     expect((await failure(400, t.post(members(org.id), { email: 'nope' }))).param).toBe('email');
     expect((await failure(400, t.post(members(org.id), { user_id: user.id, extra: 1 }))).param).toBe('extra');
-    expect((await failure(400, t.patch(member(org.id, user.id), {}))).param).toBe('role');
+    expect((await failure(400, t.patch(member(org.id, user.id), {}))).param).toBe('body');
     const ghost = '01900000-0000-7000-8000-000000000000';
     expect(await failure(404, t.post(members(org.id), { user_id: ghost }))).toMatchObject({
       code: 'not_found',

@@ -1,9 +1,10 @@
 import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
+import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
-import { organizationForCallerSql } from '../organizations/queries.js';
+import { escapeLike, organizationForCallerSql } from '../organizations/queries.js';
 import {
   grantReach,
   grantReachToMany,
@@ -19,6 +20,8 @@ export interface MemberRow {
   organization_id: string;
   user_id: string;
   role: Role;
+  public_metadata: Record<string, unknown>;
+  private_metadata: Record<string, unknown>;
   created_at: string;
   updated_at: string;
   email: string;
@@ -28,8 +31,13 @@ export interface MemberRow {
   via_organization_id: string;
 }
 
-const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
+const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.public_metadata, m.private_metadata, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
   u.email, u.name, u.external_id, m.organization_id as via_organization_id`;
+
+export interface MembershipMetadata {
+  public_metadata?: Record<string, unknown>;
+  private_metadata?: Record<string, unknown>;
+}
 
 export async function insertMembership(
   db: Queryable,
@@ -37,11 +45,13 @@ export async function insertMembership(
   rootId: string,
   userId: string,
   role: Role,
+  metadata: MembershipMetadata = {},
 ): Promise<void> {
   await lockTrees(db, [rootId]);
   await db.query(
-    'insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $3, $4)',
-    [organizationId, userId, rootId, role],
+    `insert into memberships (organization_id, user_id, root_id, role, public_metadata, private_metadata)
+     values ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
+    [organizationId, userId, rootId, role, metadata.public_metadata ?? {}, metadata.private_metadata ?? {}],
   );
   await grantReach(db, userId, organizationId);
 }
@@ -54,15 +64,27 @@ export async function insertMemberships(
   db: Queryable,
   organizationId: string,
   rootId: string,
-  admissions: { userId: string; role: Role }[],
+  admissions: { userId: string; role: Role; metadata?: MembershipMetadata }[],
 ): Promise<Set<string>> {
   await lockTrees(db, [rootId]);
+  // Metadata travels as JSON text: one text[] parameter per object, cast per row.
+  const json = (pick: (metadata: MembershipMetadata) => object | undefined) =>
+    admissions.map((a) => JSON.stringify((a.metadata && pick(a.metadata)) ?? {}));
   const rows = await db.query<{ user_id: string }>(
-    `insert into memberships (organization_id, user_id, root_id, role)
-     select $1, n.user_id, $2, n.role from unnest($3::uuid[], $4::text[]) as n(user_id, role)
+    `insert into memberships (organization_id, user_id, root_id, role, public_metadata, private_metadata)
+     select $1, n.user_id, $2, n.role, n.public_metadata::jsonb, n.private_metadata::jsonb
+       from unnest($3::uuid[], $4::text[], $5::text[], $6::text[])
+         as n(user_id, role, public_metadata, private_metadata)
      on conflict (organization_id, user_id) do nothing
      returning user_id`,
-    [organizationId, rootId, admissions.map((a) => a.userId), admissions.map((a) => a.role)],
+    [
+      organizationId,
+      rootId,
+      admissions.map((a) => a.userId),
+      admissions.map((a) => a.role),
+      json((metadata) => metadata.public_metadata),
+      json((metadata) => metadata.private_metadata),
+    ],
   );
   const inserted = rows.map((row) => row.user_id);
   if (inserted.length > 0) await grantReachToMany(db, inserted, organizationId);
@@ -92,6 +114,15 @@ export async function findMember(
 
 export interface MemberFilter {
   role?: Role;
+  /** A substring of the email or name, matched in any case (not by `listDirectMembersForCaller`). */
+  search?: string;
+}
+
+/** SQL for the search condition on `u` (trigram indexes on users' email and name serve it). */
+function searchSql(search: string | undefined, params: unknown[]): string | null {
+  if (search === undefined) return null;
+  params.push(`%${escapeLike(search)}%`);
+  return `(u.email ilike $${params.length} or u.name ilike $${params.length})`;
 }
 
 export interface MemberPageRow extends Partial<MemberRow> {
@@ -136,6 +167,37 @@ export async function listDirectMembersForCaller(
 }
 
 /**
+ * Direct members of an organization already reached. Searches take this path rather than the one
+ * statement above: with the organization's id known when the statement is planned, the planner
+ * sees how many members it has and, for a rare search term in a large organization, starts from
+ * the trigram indexes instead of reading every membership.
+ */
+export async function listDirectMembers(
+  db: Queryable,
+  organizationId: string,
+  filter: MemberFilter,
+  page: PageRequest,
+): Promise<MemberRow[]> {
+  const params: unknown[] = [organizationId];
+  const where = ['m.organization_id = $1'];
+  if (filter.role) {
+    params.push(filter.role);
+    where.push(`m.role = $${params.length}`);
+  }
+  const search = searchSql(filter.search, params);
+  if (search) where.push(search);
+  const keyset = keysetSql('m.user_id', page, params);
+  // The same bound on the users' side: the planner does not carry a range across the join, and
+  // a plan that reads users in id order would otherwise start from the first one on every page.
+  where.push(keyset.where, keyset.where.replace('m.user_id', 'u.id'));
+  return db.query<MemberRow>(
+    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+      where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    params,
+  );
+}
+
+/**
  * Everyone with access: members of the organization and of its ancestors, each once, with the
  * highest role held on the path (the nearest organization wins a tie).
  */
@@ -147,6 +209,8 @@ export async function listEffectiveMembers(
 ): Promise<MemberRow[]> {
   const params: unknown[] = [path];
   const inner = ['m.organization_id = any($1::uuid[])'];
+  const search = searchSql(filter.search, params);
+  if (search) inner.push(search);
   const { where: keyset, order, tail } = keysetSql('m.user_id', page, params);
   inner.push(keyset);
   const outer: string[] = [];
@@ -175,6 +239,26 @@ export async function updateMemberRole(db: Queryable, organizationId: string, us
   );
 }
 
+const UPDATABLE = {
+  role: { column: 'role' },
+  public_metadata: { column: 'public_metadata', cast: 'jsonb' },
+  private_metadata: { column: 'private_metadata', cast: 'jsonb' },
+};
+
+/** Sets the role and metadata objects given (each object replaced whole). */
+export async function updateMembership(
+  db: Queryable,
+  organizationId: string,
+  userId: string,
+  changes: MembershipMetadata & { role?: Role },
+) {
+  const params: unknown[] = [organizationId, userId];
+  await db.query(
+    `update memberships set ${setClause({ ...changes }, UPDATABLE, params)} where organization_id = $1 and user_id = $2`,
+    params,
+  );
+}
+
 export async function deleteMembership(db: Queryable, organizationId: string, userId: string): Promise<void> {
   await lockTreeOf(db, organizationId);
   await db.query('delete from memberships where organization_id = $1 and user_id = $2', [
@@ -198,6 +282,19 @@ export async function findCallerRole(db: Queryable, userId: string, path: string
     [userId, path],
   );
   return rows[0]?.role ?? null;
+}
+
+/** The roles the user holds directly on organizations of `path`, by organization id. */
+export async function directRolesOnPath(
+  db: Queryable,
+  userId: string,
+  path: string[],
+): Promise<Map<string, Role>> {
+  const rows = await db.query<{ organization_id: string; role: Role }>(
+    'select organization_id, role from memberships where user_id = $1 and organization_id = any($2::uuid[])',
+    [userId, path],
+  );
+  return new Map(rows.map((row) => [row.organization_id, row.role]));
 }
 
 /** Owners on the organization or its ancestors, other than `exceptUserId` on the organization itself. */

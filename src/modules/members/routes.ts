@@ -75,7 +75,8 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.patch('/organizations/:org/members/:user_id', {
       schema: {
         tags,
-        summary: "Change a member's role",
+        summary: "Change a member's role or metadata",
+        description: 'Each metadata object given replaces the stored one whole.',
         params: MemberParams,
         body: UpdateMemberBody,
         response: { 200: MemberRef, ...errors(400, 401, 403, 404, 409, 412) },
@@ -86,7 +87,7 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           request.principal,
           request.params.org,
           request.params.user_id,
-          request.body.role,
+          request.body,
           ifMatchOf(request),
         ),
     });

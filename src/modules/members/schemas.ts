@@ -1,11 +1,18 @@
 import { type Static, Type } from 'typebox';
 import { BULK_MAX_ENTRIES, BulkEntryError, BulkStatus } from '../../http/bulk.js';
 import { PageQuery } from '../../http/pagination.js';
-import { Nullable, OrganizationRef, Timestamp, Uuid } from '../../http/schemas.js';
+import { MetadataOf, Nullable, OrganizationRef, Timestamp, Uuid } from '../../http/schemas.js';
 
 export const RoleName = Type.Union(
   [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')],
   { description: 'owner > admin > member > viewer' },
+);
+
+const PublicMetadata = MetadataOf(
+  'JSON object about this membership that members of the organization read and admins write (at most 16 KB). A write replaces the whole object.',
+);
+const PrivateMetadata = MetadataOf(
+  'JSON object about this membership that only admins read (at most 16 KB). A write replaces the whole object.',
 );
 
 export const Member = Type.Object(
@@ -18,6 +25,14 @@ export const Member = Type.Object(
     role: RoleName,
     inherited: Type.Boolean({ description: 'The role is held on an ancestor, not on this organization.' }),
     via_organization_id: Uuid('The organization the role is held on.'),
+    public_metadata: PublicMetadata,
+    private_metadata: Type.Optional(
+      MetadataOf(
+        'JSON object only admins read: present when the caller is an instance admin key, an organization ' +
+          'key, or a user with the admin role or above on the organization the membership is in ' +
+          '(`via_organization_id`); absent otherwise.',
+      ),
+    ),
     created_at: Timestamp(),
     updated_at: Timestamp(),
   },
@@ -32,12 +47,22 @@ export const AddMemberBody = Type.Object(
     ),
     user_id: Type.Optional(Uuid()),
     role: Type.Optional(RoleName),
+    public_metadata: Type.Optional(PublicMetadata),
+    private_metadata: Type.Optional(PrivateMetadata),
   },
   { additionalProperties: false },
 );
 export type AddMemberBody = Static<typeof AddMemberBody>;
 
-export const UpdateMemberBody = Type.Object({ role: RoleName }, { additionalProperties: false });
+export const UpdateMemberBody = Type.Object(
+  {
+    role: Type.Optional(RoleName),
+    public_metadata: Type.Optional(PublicMetadata),
+    private_metadata: Type.Optional(PrivateMetadata),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateMemberBody = Static<typeof UpdateMemberBody>;
 
 export const TransferOwnershipBody = Type.Object(
   {
@@ -61,6 +86,15 @@ export const ListMembersQuery = Type.Object(
   {
     ...PageQuery,
     role: Type.Optional(RoleName),
+    search: Type.Optional(
+      Type.String({
+        minLength: 3,
+        maxLength: 100,
+        description:
+          'Only members whose email or name contains this text, in any case. At least 3 characters: ' +
+          'the trigram indexes that make a search fast among many members need three.',
+      }),
+    ),
     include_inherited: Type.Boolean({
       default: false,
       description: 'Also list people who reach this organization through an ancestor.',

@@ -3,6 +3,7 @@ import type { LicensingConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
+import { checkMetadata } from '../../http/metadata.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
@@ -10,24 +11,36 @@ import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
 import { checkSeats } from '../licenses/coverage.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
+import { readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow, OrganizationRow } from '../organizations/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
   countOtherOwners,
   deleteMembership,
+  directRolesOnPath,
   findMember,
   findMembers,
   insertMemberships,
+  listDirectMembers,
   listDirectMembersForCaller,
   listEffectiveMembers,
   type MemberPageRow,
   type MemberRow,
+  type MembershipMetadata,
   updateMemberRole,
+  updateMembership,
 } from './queries.js';
 import { atLeast, type Role } from './roles.js';
-import type { AddMemberBody, ListMembersQuery, Member, TransferOwnershipBody } from './schemas.js';
+import type {
+  AddMemberBody,
+  ListMembersQuery,
+  Member,
+  TransferOwnershipBody,
+  UpdateMemberBody,
+} from './schemas.js';
 
-export function presentMember(row: MemberRow, organizationId: string): Member {
+/** `privateReadable`: whether the caller may read the membership's private metadata (left out if not). */
+export function presentMember(row: MemberRow, organizationId: string, privateReadable: boolean): Member {
   return {
     organization_id: organizationId,
     user_id: row.user_id,
@@ -37,6 +50,9 @@ export function presentMember(row: MemberRow, organizationId: string): Member {
     role: row.role,
     inherited: row.via_organization_id !== organizationId,
     via_organization_id: row.via_organization_id,
+    public_metadata: row.public_metadata,
+    // Undefined rather than absent, so every answer has one shape; the serializer leaves it out.
+    private_metadata: privateReadable ? row.private_metadata : undefined,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -49,6 +65,38 @@ export function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, p
   }
 }
 
+/**
+ * The organizations of the path (root first) on which the caller may read memberships' private
+ * metadata: where its role, inherited down the path, is admin or above.
+ */
+async function privateReadableOnPath(
+  db: Queryable,
+  principal: Principal,
+  org: AccessibleOrganizationRow,
+): Promise<Set<string>> {
+  const path = [...org.ancestor_ids, org.id];
+  if (principal.kind === 'admin') return new Set(path);
+  if (principal.kind === 'organization') {
+    const from = path.indexOf(principal.organizationId!);
+    return new Set(from < 0 ? [] : path.slice(from));
+  }
+  // Roles flow down the path: below admin on the organization means below admin on every ancestor.
+  if (!readsPrivateMetadata(org.caller_role)) return new Set();
+  const direct = await directRolesOnPath(db, principal.userId!, path);
+  const readable = new Set<string>();
+  let held = false;
+  for (const id of path) {
+    held ||= readsPrivateMetadata(direct.get(id));
+    if (held) readable.add(id);
+  }
+  return readable;
+}
+
+function checkMembershipMetadata(input: MembershipMetadata) {
+  checkMetadata(input.public_metadata, 'public_metadata');
+  checkMetadata(input.private_metadata, 'private_metadata');
+}
+
 export async function listMembers(
   ctx: AppContext,
   principal: Principal,
@@ -56,16 +104,29 @@ export async function listMembers(
   input: ListMembersQuery,
 ): Promise<PageResult<Member>> {
   const page = pageRequest(input, isUuid);
-  const filter = { role: input.role };
+  const filter = { role: input.role, search: input.search };
   const need = { role: 'viewer', scope: 'member:read' } as const;
   if (input.include_inherited) {
     const org = await reachOrganization(ctx.db, principal, orgRef, need);
-    const rows = await listEffectiveMembers(ctx.db, [...org.ancestor_ids, org.id], filter, page);
+    const path = [...org.ancestor_ids, org.id];
+    const rows = await listEffectiveMembers(ctx.db, path, filter, page);
+    const readable = rows.length > 0 ? await privateReadableOnPath(ctx.db, principal, org) : new Set();
     return toPage(
       rows,
       page,
       (row) => row.user_id,
-      (row) => presentMember(row, org.id),
+      (row) => presentMember(row, org.id, readable.has(row.via_organization_id)),
+    );
+  }
+  if (input.search !== undefined) {
+    const org = await reachOrganization(ctx.db, principal, orgRef, need);
+    const rows = await listDirectMembers(ctx.db, org.id, filter, page);
+    const readable = readsPrivateMetadata(org.caller_role);
+    return toPage(
+      rows,
+      page,
+      (row) => row.user_id,
+      (row) => presentMember(row, org.id, readable),
     );
   }
   const rows = await listDirectMembersForCaller(ctx.db, principal, orgRef, filter, page);
@@ -80,11 +141,12 @@ export async function listMembers(
     need,
   );
   const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);
+  const readable = readsPrivateMetadata(first!.target_role);
   return toPage(
     members,
     page,
     (row) => row.user_id,
-    (row) => presentMember(row, row.target_id),
+    (row) => presentMember(row, row.target_id, readable),
   );
 }
 
@@ -102,7 +164,8 @@ export async function addMember(
     );
   }
   const role = input.role ?? 'member';
-  const row = await ctx.db.transaction(async (tx) => {
+  checkMembershipMetadata(input);
+  const { org, row } = await ctx.db.transaction(async (tx) => {
     const org = await reachOrganization(tx, principal, orgRef, { role: 'admin', scope: 'member:write' });
     requireRoleAtLeast(org, role, 'role');
     let userId: string;
@@ -113,14 +176,20 @@ export async function addMember(
     } else {
       userId = (await findOrCreateUserByEmail(tx, uuidv7(), input.email!)).id;
     }
-    return admitMember(tx, ctx.config.licensing, principal, org, userId, role);
+    const row = await admitMember(tx, ctx.config.licensing, principal, org, {
+      userId,
+      role,
+      metadata: input,
+    });
+    return { org, row };
   });
-  return presentMember(row, row.organization_id);
+  return presentMember(row, row.organization_id, readsPrivateMetadata(org.caller_role));
 }
 
 export interface Admission {
   userId: string;
   role: Role;
+  metadata?: MembershipMetadata;
 }
 
 /**
@@ -129,8 +198,8 @@ export interface Admission {
  * Inserts the memberships, extends the users' reach and records one `member.added` each, inside
  * the caller's transaction, in a fixed number of statements however many there are. The answer
  * has, for each admission in order, the new membership or the `ApiError` refusing it
- * (`already_member`, `seat_limit_reached`); a rule that refuses one admission puts its error there, a rule that refuses
- * them all throws. The caller has already decided that each role may be granted; `principal` is
+ * (`already_member`, `seat_limit_reached`); a rule that refuses one admission puts its error
+ * there, a rule that refuses them all throws. The caller has already decided that each role may be granted; `principal` is
  * who the events name as the actor.
  */
 export async function admitMembers(
@@ -173,7 +242,7 @@ export async function admitMembers(
               action: 'member.added',
               organization: org,
               target: { type: 'member', id: `${org.id}/${added.user_id}` },
-              after: presentMember(added, org.id),
+              after: presentMember(added, org.id, true),
             },
           ],
     ),
@@ -187,10 +256,9 @@ export async function admitMember(
   licensing: LicensingConfig,
   principal: Principal,
   org: OrganizationRow,
-  userId: string,
-  role: Role,
+  admission: Admission,
 ): Promise<MemberRow> {
-  const [admitted] = await admitMembers(tx, licensing, principal, org, [{ userId, role }]);
+  const [admitted] = await admitMembers(tx, licensing, principal, org, [admission]);
   if (admitted instanceof ApiError) throw admitted;
   return admitted!;
 }
@@ -199,7 +267,7 @@ export async function getMember(ctx: AppContext, principal: Principal, orgRef: s
   const org = await reachOrganization(ctx.db, principal, orgRef, { role: 'viewer', scope: 'member:read' });
   const member = await findMember(ctx.db, org.id, userId);
   if (!member) throw notFound('member', 'user_id');
-  return presentMember(member, org.id);
+  return presentMember(member, org.id, readsPrivateMetadata(org.caller_role));
 }
 
 /** Refuses a change that would leave the organization (and its ancestors) with no owner. */
@@ -216,9 +284,11 @@ export async function updateMember(
   principal: Principal,
   orgRef: string,
   userId: string,
-  role: Role,
+  changes: UpdateMemberBody,
   ifMatch?: IfMatch,
 ): Promise<Member> {
+  checkMembershipMetadata(changes);
+  const { role } = changes;
   const row = await ctx.db.transaction(async (tx) => {
     // The row lock serialises concurrent role changes, so two demotions cannot both pass the owner count.
     const org = await reachOrganization(tx, principal, orgRef, {
@@ -230,20 +300,22 @@ export async function updateMember(
     if (!member) throw notFound('member', 'user_id');
     checkIfMatch(ifMatch, member);
     requireRoleAtLeast(org, member.role, 'user_id');
-    requireRoleAtLeast(org, role, 'role');
-    if (role !== 'owner') await keepAnOwner(tx, org, member);
-    await updateMemberRole(tx, org.id, userId, role);
+    if (role !== undefined) {
+      requireRoleAtLeast(org, role, 'role');
+      if (role !== 'owner') await keepAnOwner(tx, org, member);
+    }
+    await updateMembership(tx, org.id, userId, changes);
     const updated = (await findMember(tx, org.id, userId))!;
     await recordAuditEvent(tx, principal, {
       action: 'member.updated',
       organization: org,
       target: { type: 'member', id: `${org.id}/${userId}` },
-      before: presentMember(member, org.id),
-      after: presentMember(updated, org.id),
+      before: presentMember(member, org.id, true),
+      after: presentMember(updated, org.id, true),
     });
     return updated;
   });
-  return presentMember(row, row.organization_id);
+  return presentMember(row, row.organization_id, true);
 }
 
 /** Admins remove members at or below their role; anyone may leave an organization. */
@@ -271,7 +343,7 @@ export async function removeMember(
       action: 'member.removed',
       organization: org,
       target: { type: 'member', id: `${org.id}/${userId}` },
-      before: presentMember(member, org.id),
+      before: presentMember(member, org.id, true),
     });
   });
 }
@@ -316,5 +388,5 @@ export async function transferOwnership(
     });
     return owner;
   });
-  return presentMember(row, row.organization_id);
+  return presentMember(row, row.organization_id, true);
 }

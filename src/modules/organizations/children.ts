@@ -1,12 +1,13 @@
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { notFound } from '../../http/errors.js';
+import { type MetadataFilterInput, metadataFilters } from '../../http/metadata.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import type { IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { type Need, reachOrganization } from './access.js';
-import { presentOrganization } from './present.js';
+import { presentListed, presentReached, readsPrivateMetadata } from './present.js';
 import { listOrganizations } from './queries.js';
 import type { Organization, UpdateOrganizationBody } from './schemas.js';
 import { type CreateInput, createOrganization, deleteOrganization, updateOrganization } from './service.js';
@@ -19,7 +20,7 @@ async function reachChild(db: Queryable, principal: Principal, orgRef: string, c
   return child;
 }
 
-export interface ListChildrenInput extends PageQueryInput {
+export interface ListChildrenInput extends PageQueryInput, MetadataFilterInput {
   name_search?: string;
   include_deleted: boolean;
 }
@@ -42,10 +43,16 @@ export async function listChildren(
       nameSearch: input.name_search,
       activeOnly: false,
       includeDeleted: input.include_deleted,
+      metadata: metadataFilters(input),
+      // An admin of the parent is an admin of every team; anyone else may still be one of a team.
+      privateReadableBy:
+        principal.kind === 'user' && !readsPrivateMetadata(parent.caller_role)
+          ? principal.userId!
+          : undefined,
     },
     page,
   );
-  return toPage(rows, page, (row) => row.id, presentOrganization);
+  return toPage(rows, page, (row) => row.id, presentListed);
 }
 
 export function createChild(ctx: AppContext, principal: Principal, orgRef: string, input: CreateInput) {
@@ -57,7 +64,7 @@ export async function getChild(ctx: AppContext, principal: Principal, orgRef: st
     role: 'viewer',
     scope: 'organization:read',
   });
-  return presentOrganization(child);
+  return presentReached(child);
 }
 
 export async function updateChild(

@@ -2,11 +2,12 @@ import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import { setClause } from '../../db/updates.js';
+import type { MetadataFilter } from '../../http/metadata.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { inheritReach, lockTrees } from '../members/reach.js';
-import type { Role } from '../members/roles.js';
+import { atLeast, ROLES, type Role } from '../members/roles.js';
 
 export interface OrganizationRow {
   id: string;
@@ -24,11 +25,18 @@ export interface OrganizationRow {
   active: boolean;
   settings: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  public_metadata: Record<string, unknown>;
+  private_metadata: Record<string, unknown>;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
   deletion_id: string | null;
 }
+
+/** A row of a list: `private_metadata` is null where the caller may not read it. */
+export type ListedOrganizationRow = Omit<OrganizationRow, 'private_metadata'> & {
+  private_metadata: Record<string, unknown> | null;
+};
 
 export interface AccessibleOrganizationRow extends OrganizationRow {
   caller_role: Role | null;
@@ -40,7 +48,7 @@ export interface AccessibleOrganizationRow extends OrganizationRow {
 
 export const ORG_COLUMNS = `o.id, o.root_id, o.parent_id, o.ancestor_ids, o.name, o.slug, o.friendly_name,
   o.description, o.domain, o.logo_media_id, o.billing_account_id, o.connection_id, o.active, o.settings,
-  o.metadata, ${isoColumn('o.created_at')}, ${isoColumn('o.updated_at')}, ${isoColumn('o.deleted_at')}, o.deletion_id`;
+  o.metadata, o.public_metadata, o.private_metadata, ${isoColumn('o.created_at')}, ${isoColumn('o.updated_at')}, ${isoColumn('o.deleted_at')}, o.deletion_id`;
 
 const RETURNING = ORG_COLUMNS.replaceAll('o.', '');
 
@@ -148,6 +156,8 @@ export interface NewOrganization {
   active: boolean;
   settings: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  publicMetadata: Record<string, unknown>;
+  privateMetadata: Record<string, unknown>;
 }
 
 export async function insertOrganization(db: Queryable, org: NewOrganization): Promise<OrganizationRow> {
@@ -157,8 +167,10 @@ export async function insertOrganization(db: Queryable, org: NewOrganization): P
   }
   const rows = await db.query<OrganizationRow>(
     `insert into organizations (id, root_id, parent_id, ancestor_ids, name, slug, friendly_name, description,
-       domain, logo_media_id, billing_account_id, connection_id, active, settings, metadata)
-     values ($1, $2, $3, $4::uuid[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb)
+       domain, logo_media_id, billing_account_id, connection_id, active, settings, metadata, public_metadata,
+       private_metadata)
+     values ($1, $2, $3, $4::uuid[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16::jsonb,
+       $17::jsonb)
      returning ${RETURNING}`,
     [
       org.id,
@@ -176,6 +188,8 @@ export async function insertOrganization(db: Queryable, org: NewOrganization): P
       org.active,
       org.settings,
       org.metadata,
+      org.publicMetadata,
+      org.privateMetadata,
     ],
   );
   if (org.parentId) await inheritReach(db, org.id, org.ancestorIds);
@@ -195,6 +209,8 @@ const UPDATABLE: Record<string, { column: string; cast?: string }> = {
   active: { column: 'active' },
   settings: { column: 'settings', cast: 'jsonb' },
   metadata: { column: 'metadata', cast: 'jsonb' },
+  public_metadata: { column: 'public_metadata', cast: 'jsonb' },
+  private_metadata: { column: 'private_metadata', cast: 'jsonb' },
 };
 
 export async function updateOrganization(
@@ -222,15 +238,68 @@ export interface OrganizationFilter {
   nameSearch?: string;
   activeOnly: boolean;
   includeDeleted: boolean;
+  metadata?: MetadataFilter[];
+  /**
+   * Private metadata is read only where this user holds the admin role or above (on the row or an
+   * ancestor); absent when the caller reads it everywhere it lists (admin and organization keys).
+   */
+  privateReadableBy?: string;
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** `'admin', 'owner'`: written into the statement, since binding an array costs every list a little. */
+const ADMIN_ROLES = ROLES.filter((role) => atLeast(role, 'admin'))
+  .map((role) => `'${role}'`)
+  .join(', ');
+
+/**
+ * The select list of a list: the private metadata only where `userId` (when given) may read it,
+ * null elsewhere. Null in the column rather than a flag beside it: every column of every row
+ * costs the driver, and lists are the hottest reads.
+ */
+function listColumnsSql(userId: string | undefined, params: unknown[]): string {
+  if (userId === undefined) return ORG_COLUMNS;
+  params.push(userId);
+  const readable = `exists (select 1 from memberships pm
+      where pm.user_id = $${params.length} and pm.organization_id = any(o.ancestor_ids || o.id)
+        and pm.role in (${ADMIN_ROLES}))`;
+  return ORG_COLUMNS.replace(
+    'o.private_metadata',
+    `case when ${readable} then o.private_metadata end as private_metadata`,
+  );
+}
+
+/** A number or boolean as a client would write it; such a value also matches the typed JSON value. */
+const JSON_SCALAR = /^(true|false|-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?)$/;
+
+/**
+ * SQL for `metadata[key]=value` conditions: containment (`@>`) of `{key: value}` as a string and,
+ * when the text spells a number or boolean, as that value too. Containment is what the GIN
+ * `jsonb_path_ops` indexes answer, and the planner estimates it from the column's statistics, so a
+ * common value still reads the primary key in order while a rare one probes the index. (An extra
+ * `->>` comparison would make the estimate a blind guess and send common values to the index.)
+ */
+function metadataConditionsSql(filters: MetadataFilter[], params: unknown[]): string[] {
+  return filters.map(({ column, key, value }) => {
+    const target = `o.${column}`;
+    // Sent as text and cast by the server: a driver handed a string for a jsonb parameter would
+    // encode it once more as a JSON string.
+    params.push(JSON.stringify(Object.fromEntries([[key, value]])));
+    const probes = [`${target} @> $${params.length}::text::jsonb`];
+    if (JSON_SCALAR.test(value)) {
+      params.push(`{${JSON.stringify(key)}:${value}}`);
+      probes.push(`${target} @> $${params.length}::text::jsonb`);
+    }
+    return probes.length === 1 ? probes[0]! : `(${probes.join(' or ')})`;
+  });
+}
 
 export async function listOrganizations(
   db: Queryable,
   filter: OrganizationFilter,
   page: PageRequest,
-): Promise<OrganizationRow[]> {
+): Promise<ListedOrganizationRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
   let from = 'organizations o';
@@ -263,10 +332,12 @@ export async function listOrganizations(
   }
   if (filter.activeOnly) where.push('o.active');
   if (!filter.includeDeleted) where.push('o.deleted_at is null');
+  if (filter.metadata?.length) where.push(...metadataConditionsSql(filter.metadata, params));
+  const columns = listColumnsSql(filter.privateReadableBy, params);
   const keyset = keysetSql(keyColumn, page, params);
   where.push(keyset.where);
-  return db.query<OrganizationRow>(
-    `select ${ORG_COLUMNS} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+  return db.query<ListedOrganizationRow>(
+    `select ${columns} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
     params,
   );
 }

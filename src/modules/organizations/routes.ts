@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
+import { parseMetadataFilters } from '../../http/metadata.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors, OrganizationRef } from '../../http/schemas.js';
@@ -32,6 +33,7 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         querystring: ListOrganizationsQuery,
         response: { 200: Page(OrgRef), ...errors(400, 401, 403) },
       },
+      preValidation: parseMetadataFilters,
       handler: (request) => service.listOrganizations(ctx, request.principal, request.query),
     });
 
@@ -129,6 +131,7 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         querystring: ListChildrenQuery,
         response: { 200: Page(OrgRef), ...errors(400, 401, 403, 404) },
       },
+      preValidation: parseMetadataFilters,
       handler: (request) => children.listChildren(ctx, request.principal, request.params.org, request.query),
     });
 

@@ -1,6 +1,15 @@
 import { type Static, Type } from 'typebox';
+import { MetadataFilterQuery } from '../../http/metadata.js';
 import { PageQuery } from '../../http/pagination.js';
-import { Metadata, Nullable, NullableTimestamp, SLUG_PATTERN, Timestamp, Uuid } from '../../http/schemas.js';
+import {
+  Metadata,
+  MetadataOf,
+  Nullable,
+  NullableTimestamp,
+  SLUG_PATTERN,
+  Timestamp,
+  Uuid,
+} from '../../http/schemas.js';
 
 const ShortText = (maxLength: number, description?: string) => Type.String({ maxLength, description });
 const DOMAIN_PATTERN = '^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$';
@@ -35,6 +44,10 @@ export const DEFAULT_SETTINGS: OrganizationSettings = {
   default_role_id: null,
 };
 
+const PublicMetadata = MetadataOf(
+  'JSON object every member reads and admins write (at most 16 KB). A write replaces the whole object.',
+);
+
 const SettingsInput = Type.Partial(Type.Object(settingsFields), { additionalProperties: false });
 
 export const Organization = Type.Object(
@@ -54,6 +67,13 @@ export const Organization = Type.Object(
     active: Type.Boolean(),
     settings: OrganizationSettings,
     metadata: Metadata,
+    public_metadata: PublicMetadata,
+    private_metadata: Type.Optional(
+      MetadataOf(
+        'JSON object only admins read: present when the caller is an instance admin key, an ' +
+          'organization key, or a user with the admin role or above on the organization; absent otherwise.',
+      ),
+    ),
     created_at: Timestamp(),
     updated_at: Timestamp(),
     deleted_at: NullableTimestamp(),
@@ -79,6 +99,10 @@ const editableFields = {
   active: Type.Boolean(),
   settings: SettingsInput,
   metadata: Metadata,
+  public_metadata: PublicMetadata,
+  private_metadata: MetadataOf(
+    'JSON object only admins read (at most 16 KB). A write replaces the whole object.',
+  ),
 };
 
 /** Every editable field is optional on create, except the name. */
@@ -126,6 +150,7 @@ export const ListOrganizationsQuery = Type.Object(
     ),
     active_only: Type.Boolean({ default: false }),
     include_deleted: Type.Boolean({ default: false }),
+    ...MetadataFilterQuery,
   },
   { additionalProperties: false },
 );
@@ -136,6 +161,7 @@ export const ListChildrenQuery = Type.Object(
     ...PageQuery,
     name_search: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     include_deleted: Type.Boolean({ default: false }),
+    ...MetadataFilterQuery,
   },
   { additionalProperties: false },
 );

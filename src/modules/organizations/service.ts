@@ -2,7 +2,7 @@ import { uuidv7 } from 'uuidv7';
 import type { AppContext } from '../../context.js';
 import type { Queryable } from '../../db/client.js';
 import { ApiError, notFound } from '../../http/errors.js';
-import { checkMetadata } from '../../http/metadata.js';
+import { checkMetadata, type MetadataFilterInput, metadataFilters } from '../../http/metadata.js';
 import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import type { IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
@@ -14,7 +14,7 @@ import { lockTrees, rebuildReach } from '../members/reach.js';
 import { atLeast } from '../members/roles.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import { reachOrganization } from './access.js';
-import { presentOrganization } from './present.js';
+import { presentInFull, presentListed, presentReached } from './present.js';
 import {
   type AccessibleOrganizationRow,
   findOrganizationById,
@@ -24,7 +24,6 @@ import {
   lockMoves,
   moveSubtree,
   type OrganizationFilter,
-  type OrganizationRow,
   restoreDeletion,
   slugIsTaken,
   softDeleteSubtree,
@@ -38,6 +37,18 @@ import {
   type UpdateOrganizationBody,
 } from './schemas.js';
 import { slugFromName, withSuffix } from './slugs.js';
+
+// Writes answer with private metadata: every one of them needs the admin role or above on the
+// organization it answers with (creators own what they create).
+
+/** Every metadata object of a create or update, within the size and depth limits. */
+function checkAllMetadata(
+  input: Pick<UpdateOrganizationBody, 'metadata' | 'public_metadata' | 'private_metadata'>,
+) {
+  checkMetadata(input.metadata, 'metadata');
+  checkMetadata(input.public_metadata, 'public_metadata');
+  checkMetadata(input.private_metadata, 'private_metadata');
+}
 
 async function chooseSlug(db: Queryable, requested: string | undefined, name: string): Promise<string> {
   if (requested) {
@@ -64,7 +75,7 @@ export async function createOrganization(
   input: CreateInput,
 ): Promise<Organization> {
   requireScope(principal, 'organization:write');
-  checkMetadata(input.metadata);
+  checkAllMetadata(input);
   if ((input.owner_user_id || input.owner_email) && principal.kind !== 'admin') {
     throw new ApiError(
       'forbidden',
@@ -123,6 +134,8 @@ export async function createOrganization(
       active: input.active ?? true,
       settings: { ...DEFAULT_SETTINGS, ...input.settings },
       metadata: input.metadata ?? {},
+      publicMetadata: input.public_metadata ?? {},
+      privateMetadata: input.private_metadata ?? {},
     });
     const ownerId = await ownerFor(tx, principal, input);
     if (ownerId) {
@@ -134,11 +147,11 @@ export async function createOrganization(
       action: 'organization.created',
       organization: created,
       target: { type: 'organization', id: created.id },
-      after: presentOrganization(created),
+      after: presentInFull(created),
     });
     return created;
   });
-  return presentOrganization(row);
+  return presentInFull(row);
 }
 
 /** The user who becomes owner: the calling user, or whom an admin named. */
@@ -164,7 +177,7 @@ export async function getOrganization(
     scope: 'organization:read',
     includeDeleted,
   });
-  return presentOrganization(org);
+  return presentReached(org);
 }
 
 export async function updateOrganization(
@@ -174,7 +187,7 @@ export async function updateOrganization(
   changes: UpdateOrganizationBody,
   ifMatch?: IfMatch,
 ): Promise<Organization> {
-  checkMetadata(changes.metadata);
+  checkAllMetadata(changes);
   const row = await ctx.db.transaction(async (tx) => {
     const org = await reachOrganization(tx, principal, ref, {
       role: 'admin',
@@ -194,12 +207,12 @@ export async function updateOrganization(
       action: 'organization.updated',
       organization: org,
       target: { type: 'organization', id: org.id },
-      before: presentOrganization(org),
-      after: presentOrganization(updated),
+      before: presentInFull(org),
+      after: presentInFull(updated),
     });
     return updated;
   });
-  return presentOrganization(row);
+  return presentInFull(row);
 }
 
 /**
@@ -282,12 +295,12 @@ export async function restoreOrganization(
       action: 'organization.restored',
       organization: org,
       target: { type: 'organization', id: org.id },
-      before: presentOrganization(org),
-      after: presentOrganization(restored),
+      before: presentInFull(org),
+      after: presentInFull(restored),
     });
     return restored;
   });
-  return presentOrganization(row);
+  return presentInFull(row);
 }
 
 /** Re-parents an organization (null makes it top-level), refusing cycles and too-deep trees. */
@@ -351,15 +364,15 @@ export async function moveOrganization(
       action: 'organization.moved',
       organization: moved,
       target: { type: 'organization', id: org.id },
-      before: presentOrganization(org),
-      after: presentOrganization(moved),
+      before: presentInFull(org),
+      after: presentInFull(moved),
     });
     return moved;
   });
-  return presentOrganization(row);
+  return presentInFull(row);
 }
 
-export interface ListInput extends PageQueryInput {
+export interface ListInput extends PageQueryInput, MetadataFilterInput {
   no_children: boolean;
   parent_organization_id?: string;
   name_search?: string;
@@ -381,6 +394,7 @@ export async function listOrganizations(
     nameSearch: input.name_search,
     activeOnly: input.active_only,
     includeDeleted: input.include_deleted,
+    metadata: metadataFilters(input),
   };
   if (forUserId) {
     if (principal.kind === 'user' && principal.userId !== forUserId) throw notFound('user', 'user_id');
@@ -394,6 +408,7 @@ export async function listOrganizations(
     const directOnly = !forUserId && input.no_children;
     filter.subtree = { rootId: principal.organizationId!, directOnly };
   }
+  if (principal.kind === 'user') filter.privateReadableBy = principal.userId!;
   const rows = await listOrganizationRows(ctx.db, filter, page);
-  return toPage(rows, page, (row: OrganizationRow) => row.id, presentOrganization);
+  return toPage(rows, page, (row) => row.id, presentListed);
 }

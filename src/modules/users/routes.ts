@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
+import { parseMetadataFilters } from '../../http/metadata.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
@@ -80,6 +81,7 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         querystring: ListOrganizationsQuery,
         response: { 200: Page(Type.Ref('Organization')), ...errors(400, 401, 403, 404) },
       },
+      preValidation: parseMetadataFilters,
       handler: async (request) => {
         await service.getUser(ctx, request.principal, request.params.user_id);
         return listOrganizations(ctx, request.principal, request.query, request.params.user_id);
