@@ -22,6 +22,8 @@ import { auditEventRoutes } from './modules/audit-events/routes.js';
 import { AuditEvent } from './modules/audit-events/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { Project } from './modules/projects/schemas.js';
+import { roleRoutes } from './modules/roles/routes.js';
+import { Role } from './modules/roles/schemas.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
 import { TargetPolicy } from './modules/webhooks/targets.js';
@@ -125,6 +127,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
     CreatedWebhookEndpoint,
     WebhookDelivery,
     Project,
+    Role,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -162,6 +165,7 @@ export async function buildApp({ config, db, logger }: BuildOptions): Promise<Fa
       await v1.register(auditEventRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
       await v1.register(projectRoutes(ctx));
+      await v1.register(roleRoutes(ctx));
     },
     { prefix: '/v1' },
   );

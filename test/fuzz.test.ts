@@ -272,7 +272,11 @@ describeEachDatabase('every operation survives random input', (use) => {
         }),
       );
       const project = await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Fuzzed' }));
-      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id];
+      const role = await t.expect(
+        201,
+        t.post(`/v1/organizations/${org.id}/roles`, { key: 'fuzzed', name: 'Fuzzed', base_role: 'member' }),
+      );
+      const ids = [org.id, org.slug, team.id, owner.user.id, key.id, webhook.id, project.id, role.id];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
@@ -280,6 +284,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         key_id: [key.id],
         id: [webhook.id],
         project_id: [project.id, project.slug],
+        role_id: [role.id, role.key, 'admin'],
         any: ids,
       };
       await check(t, op, fixtures, [

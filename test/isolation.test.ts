@@ -18,6 +18,7 @@ interface Victim {
   teamKeyId: string;
   webhookId: string;
   projectId: string;
+  roleId: string;
 }
 
 interface RouteCase {
@@ -32,6 +33,7 @@ const rootAndTeam = (v: Victim) => ({ org: v.root.id, child: v.team.id });
 const teamMember = (v: Victim) => ({ org: v.team.id, user_id: v.member.user.id });
 const memberUser = (v: Victim) => ({ user_id: v.member.user.id });
 const project = (v: Victim) => ({ org: v.team.id, project_id: v.projectId });
+const role = (v: Victim) => ({ org: v.team.id, role_id: v.roleId });
 const orgPatch = () => ({ name: 'Taken over', friendly_name: 'Taken over' });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
@@ -112,6 +114,19 @@ const ROUTES: Record<string, RouteCase> = {
     path: (v) => project(v),
     body: () => ({}),
   },
+  'GET /v1/organizations/{org}/roles': { scope: 'organization', path: org },
+  'POST /v1/organizations/{org}/roles': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ key: 'planted', name: 'Planted', base_role: 'admin', permissions: ['member:manage'] }),
+  },
+  'GET /v1/organizations/{org}/roles/{role_id}': { scope: 'organization', path: role },
+  'PATCH /v1/organizations/{org}/roles/{role_id}': {
+    scope: 'organization',
+    path: role,
+    body: () => ({ base_role: 'admin', permissions: ['member:manage'] }),
+  },
+  'DELETE /v1/organizations/{org}/roles/{role_id}': { scope: 'organization', path: role },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -157,6 +172,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/organizations/${team.id}/projects`, { name: 'Victim project' }, { key: owner.key }),
   );
+  const role = await t.expect(
+    201,
+    t.post(
+      `/v1/organizations/${team.id}/roles`,
+      { key: 'victim-role', name: 'Victim role', base_role: 'viewer' },
+      { key: owner.key },
+    ),
+  );
   return {
     root,
     team,
@@ -166,6 +189,7 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     teamKeyId: teamKey.id,
     webhookId: webhook.id,
     projectId: project.id,
+    roleId: role.id,
   };
 }
 
@@ -225,6 +249,7 @@ async function snapshot(t: TestApp, v: Victim) {
       `select id, url, event_types, enabled, updated_at from webhook_endpoints where id = $1`,
       [v.webhookId],
     ),
+    roles: await db.query('select * from roles where root_id = $1 order by id', [v.root.id]),
     deliveries: await db.query('select event_id from webhook_deliveries where endpoint_id = $1', [
       v.webhookId,
     ]),

@@ -17,6 +17,8 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
     new ApiError('slug_taken', 'Another project of this organization already uses this slug.', 'slug'),
   projects_name_live_key: () =>
     new ApiError('name_taken', 'Another project of this organization already has this name.', 'name'),
+  roles_key_live_key: () =>
+    new ApiError('key_taken', 'Another live role of this organization already uses this key.', 'key'),
   memberships_organization_id_user_id_pk: () =>
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };

@@ -4,6 +4,7 @@ import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { organizationForCallerSql } from '../organizations/queries.js';
+import type { Permission } from '../roles/permissions.js';
 import {
   grantReach,
   lockTreeOf,
@@ -12,12 +13,15 @@ import {
   withdrawAllReach,
   withdrawReach,
 } from './reach.js';
-import type { Role } from './roles.js';
+import { ROLES as RANKED, type Role } from './roles.js';
 
 export interface MemberRow {
   organization_id: string;
   user_id: string;
+  /** The built-in rank: the custom role's base role when the member holds one. */
   role: Role;
+  custom_role_id: string | null;
+  custom_role_key: string | null;
   created_at: string;
   updated_at: string;
   email: string;
@@ -27,8 +31,13 @@ export interface MemberRow {
   via_organization_id: string;
 }
 
-const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
+const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.custom_role_id, cr.key as custom_role_key,
+  ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
   u.email, u.name, u.external_id, m.organization_id as via_organization_id`;
+
+/** Memberships with their users and custom roles, as MEMBER_COLUMNS reads them. */
+const MEMBERS_FROM =
+  'memberships m join users u on u.id = m.user_id left join roles cr on cr.id = m.custom_role_id';
 
 export async function insertMembership(
   db: Queryable,
@@ -36,11 +45,13 @@ export async function insertMembership(
   rootId: string,
   userId: string,
   role: Role,
+  customRoleId: string | null = null,
 ): Promise<void> {
   await lockTrees(db, [rootId]);
   await db.query(
-    'insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $3, $4)',
-    [organizationId, userId, rootId, role],
+    `insert into memberships (organization_id, user_id, root_id, role, custom_role_id)
+     values ($1, $2, $3, $4, $5)`,
+    [organizationId, userId, rootId, role, customRoleId],
   );
   await grantReach(db, userId, organizationId);
 }
@@ -51,8 +62,7 @@ export async function findMember(
   userId: string,
 ): Promise<MemberRow | undefined> {
   const rows = await db.query<MemberRow>(
-    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
-      where m.organization_id = $1 and m.user_id = $2`,
+    `select ${MEMBER_COLUMNS} from ${MEMBERS_FROM} where m.organization_id = $1 and m.user_id = $2`,
     [organizationId, userId],
   );
   return rows[0];
@@ -94,7 +104,7 @@ export async function listDirectMembersForCaller(
      select t.id as target_id, t.caller_role as target_role,
             t.personal_keys_refused as target_personal_keys_refused, page.*
        from t left join lateral (
-         select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+         select ${MEMBER_COLUMNS} from ${MEMBERS_FROM}
           where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}
        ) page on true`,
     params,
@@ -123,7 +133,7 @@ export async function listEffectiveMembers(
   return db.query<MemberRow>(
     `select * from (
        select distinct on (m.user_id) ${MEMBER_COLUMNS}
-         from memberships m join users u on u.id = m.user_id
+         from ${MEMBERS_FROM}
         where ${inner.join(' and ')}
         order by m.user_id ${order.endsWith('desc') ? 'desc' : 'asc'},
                  array_position(array['viewer','member','admin','owner']::text[], m.role) desc,
@@ -134,10 +144,18 @@ export async function listEffectiveMembers(
   );
 }
 
-export async function updateMemberRole(db: Queryable, organizationId: string, userId: string, role: Role) {
+/** Sets the member's built-in rank and custom role (null for a built-in role). */
+export async function updateMemberRole(
+  db: Queryable,
+  organizationId: string,
+  userId: string,
+  role: Role,
+  customRoleId: string | null = null,
+) {
   await db.query(
-    `update memberships set role = $3, ${touchUpdatedAt()} where organization_id = $1 and user_id = $2`,
-    [organizationId, userId, role],
+    `update memberships set role = $3, custom_role_id = $4, ${touchUpdatedAt()}
+      where organization_id = $1 and user_id = $2`,
+    [organizationId, userId, role, customRoleId],
   );
 }
 
@@ -164,6 +182,30 @@ export async function findCallerRole(db: Queryable, userId: string, path: string
     [userId, path],
   );
   return rows[0]?.role ?? null;
+}
+
+/**
+ * What the user holds on the organization or an ancestor (`path`), read afresh: the highest
+ * built-in rank and every permission its custom roles there grant. One row per membership on the
+ * path, which is at most as long as the tree is deep.
+ */
+export async function findCallerGrants(
+  db: Queryable,
+  userId: string,
+  path: string[],
+): Promise<{ role: Role | null; permissions: Permission[] }> {
+  const rows = await db.query<{ role: Role; permissions: Permission[] | null }>(
+    `select m.role, r.permissions from memberships m left join roles r on r.id = m.custom_role_id
+      where m.user_id = $1 and m.organization_id = any($2::uuid[])`,
+    [userId, path],
+  );
+  let role: Role | null = null;
+  const permissions = new Set<Permission>();
+  for (const row of rows) {
+    if (!role || RANKED.indexOf(row.role) > RANKED.indexOf(role)) role = row.role;
+    for (const permission of row.permissions ?? []) permissions.add(permission);
+  }
+  return { role, permissions: [...permissions] };
 }
 
 /** Owners on the organization or its ancestors, other than `exceptUserId` on the organization itself. */
@@ -200,7 +242,8 @@ export async function adoptInheritedOwners(db: Queryable, organizationId: string
     `insert into memberships (organization_id, user_id, root_id, role)
      select distinct $1::uuid, user_id, $1::uuid, 'owner' from memberships
       where organization_id = any($2::uuid[]) and role = 'owner'
-     on conflict (organization_id, user_id) do update set role = 'owner', ${touchUpdatedAt('memberships')}`,
+     on conflict (organization_id, user_id)
+       do update set role = 'owner', custom_role_id = null, ${touchUpdatedAt('memberships')}`,
     [organizationId, ancestorIds],
   );
 }

@@ -7,6 +7,7 @@ import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { inheritReach, lockTrees } from '../members/reach.js';
 import type { Role } from '../members/roles.js';
+import type { Permission } from '../roles/permissions.js';
 
 export interface OrganizationRow {
   id: string;
@@ -32,6 +33,8 @@ export interface OrganizationRow {
 
 export interface AccessibleOrganizationRow extends OrganizationRow {
   caller_role: Role | null;
+  /** What the caller's custom roles on the path grant; loaded by `reachOrganization` only when a need asks. */
+  caller_permissions?: Permission[];
   /** The organization or an ancestor turned `members_can_use_personal_api_keys` off. */
   personal_keys_refused: boolean;
 }
@@ -336,6 +339,11 @@ export async function moveSubtree(
   );
   await db.query(
     `update api_keys set root_id = $2
+      where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,
+    [org.id, newRootId],
+  );
+  await db.query(
+    `update roles set root_id = $2
       where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,
     [org.id, newRootId],
   );
