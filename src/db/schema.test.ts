@@ -1,9 +1,9 @@
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type TestDatabase } from '../../test/helpers/databases.js';
-import { apiKeys, memberships, organizations, users } from './schema.js';
+import { apiKeys, memberships, organizations, roles, users } from './schema.js';
 
-const TABLES: PgTable[] = [users, organizations, memberships, apiKeys];
+const TABLES: PgTable[] = [users, organizations, memberships, apiKeys, roles];
 
 for (const backend of backends) {
   describe(`migrations [${backend.name}]`, () => {

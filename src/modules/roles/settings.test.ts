@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeEachDatabase, type Reply, type TestApp } from '../../../test/helpers/app.js';
 import { member, members } from '../../../test/helpers/members.js';
+import { MIGRATIONS_FOLDER } from '../../db/migrate.js';
 
 const roles = (org: string) => `/v1/organizations/${org}/roles`;
 const organization = (org: string) => `/v1/organizations/${org}`;
@@ -181,5 +184,21 @@ describeEachDatabase('organization settings that take effect', (use) => {
       t.post(members(org.id), { user_id: (await t.createUser()).id }, { key: plain.key }),
     );
     expect(refused.param).toBe('role');
+  });
+
+  it('turns the old stored default of members_can_invite off in existing organizations', async () => {
+    const t = use();
+    const { owner, org, team } = await t.ownerWithTeam();
+    // As every organization was stored before the setting took effect.
+    await t.database.db.query(
+      `update organizations set settings = jsonb_set(settings, '{members_can_invite}', 'true') where id = $1`,
+      [org.id],
+    );
+    const migration = readFileSync(join(MIGRATIONS_FOLDER, '0007_members_can_invite_off.sql'), 'utf8');
+    await t.database.db.query(migration);
+    for (const id of [org.id, team.id]) {
+      const read = await t.expect(200, t.get(organization(id), { key: owner.key }));
+      expect(read.settings.members_can_invite).toBe(false);
+    }
   });
 });
