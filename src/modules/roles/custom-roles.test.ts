@@ -455,9 +455,9 @@ describeEachDatabase(
         const db = t.database.db;
         const original = db.query;
         let count = 0;
-        db.query = (text, params) => {
+        db.query = <T>(text: string, params?: unknown[]) => {
           if (!text.includes('last_used_at')) count += 1;
-          return original.call(db, text, params);
+          return original.call<typeof db, [string, unknown[] | undefined], Promise<T[]>>(db, text, params);
         };
         try {
           await t.expect(200, call());
