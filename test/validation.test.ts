@@ -276,6 +276,8 @@ describeEachDatabase('validation and the error envelope', (use) => {
       'POST /v1/organizations/{org}/projects': { name: 'Query project' },
       'POST /v1/organizations/{org}/transfer-ownership': { user_id: user.id },
       'PATCH /v1/organizations/{org}/projects/{project_id}': { name: 'Renamed' },
+      'POST /v1/organizations/{org}/roles': { key: 'query-role', name: 'Query role', base_role: 'viewer' },
+      'PATCH /v1/organizations/{org}/roles/{role_id}': { name: 'Renamed' },
     };
     const webhook = await t.expect(
       201,
@@ -289,6 +291,12 @@ describeEachDatabase('validation and the error envelope', (use) => {
       id: webhook.id,
       project_id: (
         await t.expect(201, t.post(`/v1/organizations/${org.id}/projects`, { name: 'Query base' }))
+      ).id,
+      role_id: (
+        await t.expect(
+          201,
+          t.post(`/v1/organizations/${org.id}/roles`, { key: 'query-base', name: 'Q', base_role: 'viewer' }),
+        )
       ).id,
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
