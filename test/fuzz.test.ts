@@ -184,7 +184,10 @@ function operations(): Operation[] {
 /** Operations that answered at least one success: proof the generators reach past validation. */
 const succeeded = new Set<string>();
 
-const STACK_OR_SQL = /\bat .+:\d+:\d+|node_modules|\/src\/|syntax error|relation "|violates .* constraint/i;
+// A stack frame names a file (`at fn (/app/x.js:1:2)`, `at node:internal/...:1:2`): a generated
+// name like "at " followed later by a timestamp's "19:58:42" is not one.
+const STACK_OR_SQL =
+  /\bat (?:[\w.<>$]+ )?\(?(?:file:\/\/|\/|node:)[^\s)"]*:\d+:\d+|node_modules|\/src\/|syntax error|relation "|violates .* constraint/i;
 
 async function check(t: TestApp, op: Operation, fixtures: Record<string, string[]>, keys: (string | null)[]) {
   const pathParams = op.parameters.filter((p) => p.in === 'path');
