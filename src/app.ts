@@ -30,6 +30,8 @@ import { licenseRoutes } from './modules/licenses/routes.js';
 import { Entitlements, License, OrganizationLicense } from './modules/licenses/schemas.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { Project } from './modules/projects/schemas.js';
+import { roleRoutes } from './modules/roles/routes.js';
+import { Role } from './modules/roles/schemas.js';
 import { usageRoutes } from './modules/usage/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './modules/webhooks/schemas.js';
@@ -170,6 +172,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     CreatedInvitation,
     InviteLink,
     CreatedInviteLink,
+    Role,
   ];
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setValidatorCompiler(validatorCompiler(sharedSchemas));
@@ -217,6 +220,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
       await v1.register(budgetRoutes(ctx));
       await v1.register(invitationRoutes(ctx));
       await v1.register(inviteLinkRoutes(ctx));
+      await v1.register(roleRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -198,7 +198,10 @@ function operations(): Operation[] {
 /** Operations that answered at least one success: proof the generators reach past validation. */
 const succeeded = new Set<string>();
 
-const STACK_OR_SQL = /\bat .+:\d+:\d+|node_modules|\/src\/|syntax error|relation "|violates .* constraint/i;
+// A stack frame names a file (`at fn (/app/x.js:1:2)`, `at node:internal/...:1:2`): a generated
+// name like "at " followed later by a timestamp's "19:58:42" is not one.
+const STACK_OR_SQL =
+  /\bat (?:[\w.<>$]+ )?\(?(?:file:\/\/|\/|node:)[^\s)"]*:\d+:\d+|node_modules|\/src\/|syntax error|relation "|violates .* constraint/i;
 
 async function check(t: TestApp, op: Operation, fixtures: Record<string, string[]>, keys: (string | null)[]) {
   const pathParams = op.parameters.filter((p) => p.in === 'path');
@@ -313,6 +316,10 @@ describeEachDatabase('every operation survives random input', (use) => {
         201,
         t.post(`/v1/organizations/${org.id}/invitations`, { email: `${t.unique('fuzz')}@example.com` }),
       );
+      const role = await t.expect(
+        201,
+        t.post(`/v1/organizations/${org.id}/roles`, { key: 'fuzzed', name: 'Fuzzed', base_role: 'member' }),
+      );
       const link = await t.expect(201, t.post(`/v1/organizations/${org.id}/invite-links`, {}));
       const ids = [
         org.id,
@@ -326,6 +333,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         integration.id,
         invitation.id,
         link.id,
+        role.id,
       ];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
@@ -340,6 +348,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         storage_type: ['s3', 'bigquery'],
         invitation_id: [invitation.id],
         link_id: [link.id],
+        role_id: [role.id, role.key, 'admin'],
         any: ids,
       };
       await check(t, op, fixtures, [

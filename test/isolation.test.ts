@@ -26,6 +26,7 @@ interface Victim {
   integrationId: string;
   invitationId: string;
   linkId: string;
+  roleId: string;
 }
 
 interface RouteCase {
@@ -50,6 +51,7 @@ const orgPatch = () => ({
 const victimLicense = (v: Victim) => ({ license_id: v.licenseId });
 const teamInvitation = (v: Victim) => ({ org: v.team.id, invitation_id: v.invitationId });
 const teamLink = (v: Victim) => ({ org: v.team.id, link_id: v.linkId });
+const role = (v: Victim) => ({ org: v.team.id, role_id: v.roleId });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
 const ROUTES: Record<string, RouteCase> = {
@@ -229,6 +231,19 @@ const ROUTES: Record<string, RouteCase> = {
     path: org,
     body: () => ({ members: [{ email: 'planted@example.com', role: 'owner' }] }),
   },
+  'GET /v1/organizations/{org}/roles': { scope: 'organization', path: org },
+  'POST /v1/organizations/{org}/roles': {
+    scope: 'organization',
+    path: org,
+    body: () => ({ key: 'planted', name: 'Planted', base_role: 'admin', permissions: ['member:manage'] }),
+  },
+  'GET /v1/organizations/{org}/roles/{role_id}': { scope: 'organization', path: role },
+  'PATCH /v1/organizations/{org}/roles/{role_id}': {
+    scope: 'organization',
+    path: role,
+    body: () => ({ base_role: 'admin', permissions: ['member:manage'] }),
+  },
+  'DELETE /v1/organizations/{org}/roles/{role_id}': { scope: 'organization', path: role },
   'DELETE /v1/api-keys/{key_id}': { scope: 'api_key', path: (v) => ({ key_id: v.teamKeyId }) },
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
@@ -309,6 +324,14 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     201,
     t.post(`/v1/organizations/${team.id}/invite-links`, {}, { key: owner.key }),
   );
+  const role = await t.expect(
+    201,
+    t.post(
+      `/v1/organizations/${team.id}/roles`,
+      { key: 'victim-role', name: 'Victim role', base_role: 'viewer' },
+      { key: owner.key },
+    ),
+  );
   return {
     root,
     team,
@@ -324,6 +347,7 @@ async function buildVictim(t: TestApp): Promise<Victim> {
     integrationId: integration.id,
     invitationId: invitation.id,
     linkId: link.id,
+    roleId: role.id,
   };
 }
 
@@ -390,6 +414,7 @@ async function snapshot(t: TestApp, v: Victim) {
       `select id, url, event_types, enabled, updated_at from webhook_endpoints where id = $1`,
       [v.webhookId],
     ),
+    roles: await db.query('select * from roles where root_id = $1 order by id', [v.root.id]),
     deliveries: await db.query('select event_id from webhook_deliveries where endpoint_id = $1', [
       v.webhookId,
     ]),

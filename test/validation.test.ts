@@ -305,6 +305,8 @@ describeEachDatabase('validation and the error envelope', (use) => {
       },
       'POST /v1/organizations/{org}/members/bulk': { members: [{ email: `${t.unique('q')}@example.com` }] },
       'POST /v1/invitations/accept': { token: 'osi_unknown' },
+      'POST /v1/organizations/{org}/roles': { key: 'query-role', name: 'Query role', base_role: 'viewer' },
+      'PATCH /v1/organizations/{org}/roles/{role_id}': { name: 'Renamed' },
     };
     const webhook = await t.expect(
       201,
@@ -331,6 +333,12 @@ describeEachDatabase('validation and the error envelope', (use) => {
       // Any well-formed ids: the query string is refused before they are looked up.
       invitation_id: '01900000-0000-7000-8000-000000000001',
       link_id: '01900000-0000-7000-8000-000000000002',
+      role_id: (
+        await t.expect(
+          201,
+          t.post(`/v1/organizations/${org.id}/roles`, { key: 'query-base', name: 'Q', base_role: 'viewer' }),
+        )
+      ).id,
     };
     const doc = await t.expect(200, t.get('/openapi.json', { key: null }));
     let checked = 0;

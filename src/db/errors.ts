@@ -33,6 +33,8 @@ const UNIQUE_VIOLATIONS: Record<string, () => ApiError> = {
       'This email already has a pending invitation to the organization.',
       'email',
     ),
+  roles_key_live_key: () =>
+    new ApiError('key_taken', 'Another live role of this organization already uses this key.', 'key'),
   memberships_organization_id_user_id_pk: () =>
     new ApiError('already_member', 'The user is already a member of this organization.', 'user_id'),
 };

@@ -10,12 +10,14 @@ import {
   memberships,
   organizationIntegrations,
   organizations,
+  roles,
   users,
 } from './schema.js';
 
 const TABLES: PgTable[] = [
   users,
   organizations,
+  roles,
   memberships,
   apiKeys,
   licenses,

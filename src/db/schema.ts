@@ -90,6 +90,34 @@ export const organizations = pgTable(
   ],
 );
 
+/**
+ * A custom role of an organization: a base built-in role plus permissions from the published list
+ * (src/modules/roles/permissions.ts). Held in the organization and its teams. The key is unique
+ * among the organization's live roles; deletes are soft and refused while anything uses the role.
+ */
+export const roles = pgTable(
+  'roles',
+  {
+    id: uuid('id').primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    rootId: uuid('root_id').notNull(),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    baseRole: text('base_role').notNull(),
+    permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
+    ...timestamps,
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex('roles_key_live_key').on(t.organizationId, t.key).where(sql`${t.deletedAt} is null`),
+    index('roles_org_idx').on(t.organizationId, t.id),
+    check('roles_base_role_check', sql`${t.baseRole} in ('admin', 'member', 'viewer')`),
+  ],
+);
+
 export const memberships = pgTable(
   'memberships',
   {
@@ -100,15 +128,19 @@ export const memberships = pgTable(
       .notNull()
       .references(() => users.id),
     rootId: uuid('root_id').notNull(),
+    // The built-in rank (a custom role's base role), so the access check stays one cheap subquery.
     role: text('role').notNull(),
     publicMetadata: jsonb('public_metadata').notNull().default({}),
     privateMetadata: jsonb('private_metadata').notNull().default({}),
+    // Set when the member holds a custom role; `role` is then that role's base role.
+    customRoleId: uuid('custom_role_id').references(() => roles.id),
     ...timestamps,
   },
   (t) => [
     primaryKey({ columns: [t.organizationId, t.userId] }),
     index('memberships_user_idx').on(t.userId, t.organizationId),
     index('memberships_org_role_idx').on(t.organizationId, t.role),
+    index('memberships_custom_role_idx').on(t.customRoleId).where(sql`${t.customRoleId} is not null`),
     check('memberships_role_check', sql`${t.role} in ('owner', 'admin', 'member', 'viewer')`),
   ],
 );
@@ -586,6 +618,8 @@ export const invitations = pgTable(
     rootId: uuid('root_id').notNull(),
     email: text('email').notNull(),
     role: text('role').notNull(),
+    // Set for a custom role: `role` is then its key as it was named, the grant reads the role itself.
+    customRoleId: uuid('custom_role_id').references(() => roles.id),
     status: text('status').notNull().default('pending'),
     tokenHash: text('token_hash').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
@@ -625,6 +659,8 @@ export const inviteLinks = pgTable(
       .references(() => organizations.id),
     rootId: uuid('root_id').notNull(),
     role: text('role').notNull(),
+    // Set for a custom role: `role` is then its key as it was named, the grant reads the role itself.
+    customRoleId: uuid('custom_role_id').references(() => roles.id),
     tokenHash: text('token_hash').notNull(),
     maxUses: integer('max_uses'),
     uses: integer('uses').notNull().default(0),

@@ -7,6 +7,7 @@ import { type Principal, requireScope, SCOPES, type Scope } from '../../http/pri
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { reachOrganization } from '../organizations/access.js';
+import { needing } from '../roles/permissions.js';
 import { findUserById } from '../users/queries.js';
 import {
   type ApiKeyRow,
@@ -186,6 +187,7 @@ export async function createOrganizationKey(
   input: CreateOrganizationKeyBody,
 ): Promise<CreatedApiKey> {
   return ctx.db.transaction(async (tx) => {
+    // Rank only, no permission: the key acts as an admin, more than a custom role may hand out.
     const org = await reachOrganization(tx, principal, orgRef, { role: 'admin', scope: 'api_key:write' });
     const scopes = grantableScopes(principal, input.scopes);
     return issueKey(
@@ -206,7 +208,7 @@ export async function listOrganizationKeys(
   orgRef: string,
   input: ListOrganizationKeysQuery,
 ): Promise<PageResult<ApiKey>> {
-  const org = await reachOrganization(ctx.db, principal, orgRef, { role: 'admin', scope: 'api_key:read' });
+  const org = await reachOrganization(ctx.db, principal, orgRef, needing('api_key:manage', 'api_key:read'));
   const page = pageRequest(input, isUuid);
   const rows = await listApiKeys(
     ctx.db,
@@ -223,8 +225,7 @@ async function mayManage(db: Queryable, principal: Principal, key: ApiKeyRow): P
   if (key.kind === 'organization' && key.organization_id) {
     try {
       await reachOrganization(db, principal, key.organization_id, {
-        role: 'admin',
-        scope: 'api_key:write',
+        ...needing('api_key:manage', 'api_key:write'),
         includeDeleted: true,
       });
       return true;

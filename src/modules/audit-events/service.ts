@@ -4,6 +4,7 @@ import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { reachOrganization } from '../organizations/access.js';
+import { needing } from '../roles/permissions.js';
 import { type AuditEventRow, type AuditFilter, listAuditEvents } from './queries.js';
 import type { AuditEvent, ListAuditEventsQuery, ListOrganizationAuditEventsQuery } from './schemas.js';
 
@@ -57,8 +58,7 @@ export async function listOrganizationAuditEvents(
   input: ListOrganizationAuditEventsQuery,
 ): Promise<PageResult<AuditEvent>> {
   const org = await reachOrganization(ctx.db, principal, orgRef, {
-    role: 'admin',
-    scope: 'organization:read',
+    ...needing('audit:read', 'organization:read'),
     includeDeleted: true,
   });
   return page(

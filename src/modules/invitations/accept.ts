@@ -13,6 +13,7 @@ import { admitMember, presentMember } from '../members/service.js';
 import { readsPrivateMetadata } from '../organizations/present.js';
 import { findOrganizationById, type OrganizationRow } from '../organizations/queries.js';
 import { findUserById } from '../users/queries.js';
+import { storedGrant } from './policy.js';
 import { findInvitationByTokenHash, markInvitationAccepted } from './queries.js';
 import { presentInvitation } from './service.js';
 import { INVITATION_TOKEN_PREFIX, LINK_TOKEN_PREFIX } from './tokens.js';
@@ -70,7 +71,12 @@ async function acceptEmailInvitation(
   if (invitation.status !== 'pending') throw refusals[invitation.status]();
   const org = await liveOrganization(tx, invitation.organization_id);
   await refuseMember(tx, org.id, user.id);
-  const member = await admitMember(tx, licensing, principal, org, { userId: user.id, role: invitation.role });
+  const grant = await storedGrant(tx, org.id, invitation, 'token');
+  const member = await admitMember(tx, licensing, principal, org, {
+    userId: user.id,
+    role: grant.base_role,
+    customRoleId: grant.custom_role_id,
+  });
   const accepted = await markInvitationAccepted(tx, invitation.id, user.id);
   await recordAuditEvent(tx, principal, {
     action: 'invitation.accepted',
@@ -95,7 +101,12 @@ async function acceptInviteLink(
   const org = await liveOrganization(tx, link.organization_id);
   const userId = principal.userId!;
   await refuseMember(tx, org.id, userId);
-  const member = await admitMember(tx, licensing, principal, org, { userId, role: link.role });
+  const grant = await storedGrant(tx, org.id, link, 'token');
+  const member = await admitMember(tx, licensing, principal, org, {
+    userId,
+    role: grant.base_role,
+    customRoleId: grant.custom_role_id,
+  });
   const used = await countInviteLinkUse(tx, link.id);
   await recordAuditEvent(tx, principal, {
     action: 'invite_link.accepted',

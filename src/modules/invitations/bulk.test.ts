@@ -47,7 +47,7 @@ describeEachDatabase('bulk invitations', (use) => {
       [2, 'already_invited', 'already_invited', 'invitations[2].email'],
       [3, 'duplicate', 'duplicate_entry', 'invitations[3].email'],
       [4, 'invalid', 'invalid_request', 'invitations[4].email'],
-      [5, 'invalid', 'invalid_request', 'invitations[5].role'],
+      [5, 'invalid', 'unknown_role', 'invitations[5].role'],
       [6, 'invalid', 'invalid_request', 'invitations[6].expires_in'],
       [7, 'invalid', 'forbidden', 'invitations[7].role'],
       [8, 'created', null, null],

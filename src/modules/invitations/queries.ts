@@ -2,7 +2,6 @@ import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
-import type { Role } from '../members/roles.js';
 import type { InvitationStatus } from './schemas.js';
 
 export interface InvitationRow {
@@ -10,7 +9,9 @@ export interface InvitationRow {
   organization_id: string;
   root_id: string;
   email: string;
-  role: Role;
+  /** The built-in role, or the custom role's key as it was named. */
+  role: string;
+  custom_role_id: string | null;
   /** As presented: a pending invitation past its expiry reads `expired`. */
   status: InvitationStatus;
   expires_at: string;
@@ -25,7 +26,7 @@ export interface InvitationRow {
 
 const STATUS = `case when i.status = 'pending' and i.expires_at <= now() then 'expired' else i.status end`;
 
-const COLUMNS = `i.id, i.organization_id, i.root_id, i.email, i.role, ${STATUS} as status,
+const COLUMNS = `i.id, i.organization_id, i.root_id, i.email, i.role, i.custom_role_id, ${STATUS} as status,
   ${isoColumn('i.expires_at')}, i.inviter_user_id, i.inviter_key_id, ${isoColumn('i.accepted_at')},
   i.accepted_by_user_id, ${isoColumn('i.revoked_at')}, ${isoColumn('i.created_at')}, ${isoColumn('i.updated_at')}`;
 
@@ -38,7 +39,8 @@ function updated(set: string, where = 'i.id = $1') {
 export interface NewInvitation {
   id: string;
   email: string;
-  role: Role;
+  role: string;
+  customRoleId: string | null;
   tokenHash: string;
   expiresIn: number;
 }
@@ -56,11 +58,12 @@ export async function insertInvitations(
 ): Promise<InvitationRow[]> {
   return db.query<InvitationRow>(
     `with i as (
-       insert into invitations (id, organization_id, root_id, email, role, token_hash, expires_at,
-                                inviter_user_id, inviter_key_id)
-       select n.id, $1, $2, n.email, n.role, n.token_hash, now() + n.expires_in * interval '1 second', $3, $4
-         from unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::int[])
-              as n(id, email, role, token_hash, expires_in)
+       insert into invitations (id, organization_id, root_id, email, role, custom_role_id, token_hash,
+                                expires_at, inviter_user_id, inviter_key_id)
+       select n.id, $1, $2, n.email, n.role, n.custom_role_id, n.token_hash,
+              now() + n.expires_in * interval '1 second', $3, $4
+         from unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[], $10::int[])
+              as n(id, email, role, custom_role_id, token_hash, expires_in)
        on conflict (organization_id, lower(email)) where status = 'pending' do nothing
        returning *)
      select ${COLUMNS} from i order by i.id`,
@@ -72,6 +75,7 @@ export async function insertInvitations(
       invitations.map((n) => n.id),
       invitations.map((n) => n.email),
       invitations.map((n) => n.role),
+      invitations.map((n) => n.customRoleId),
       invitations.map((n) => n.tokenHash),
       invitations.map((n) => n.expiresIn),
     ],

@@ -9,7 +9,7 @@ import {
   Timestamp,
   Uuid,
 } from '../../http/schemas.js';
-import { RoleName } from '../members/schemas.js';
+import { RoleRef } from '../roles/schemas.js';
 import { DEFAULT_EXPIRES_IN, expiresInDescription, HOUR, MAX_EXPIRES_IN } from './tokens.js';
 
 export const InvitationStatus = Type.Union(
@@ -29,7 +29,8 @@ export const Invitation = Type.Object(
     id: Uuid(),
     organization_id: Uuid(),
     email: Type.String(),
-    role: RoleName,
+    role: Type.String({ description: 'The built-in role, or the key of the custom role it grants.' }),
+    role_id: Type.String({ description: 'The built-in role, or the id of the custom role.' }),
     status: InvitationStatus,
     expires_at: Timestamp(),
     accepted_at: NullableTimestamp(),
@@ -65,7 +66,11 @@ const ExpiresIn = Type.Integer({
 export const CreateInvitationBody = Type.Object(
   {
     email: Type.String({ format: 'email', maxLength: EMAIL_MAX_LENGTH }),
-    role: Type.Optional(RoleName),
+    role: Type.Optional(
+      RoleRef(
+        "A built-in role, or the key or id of a custom role of the organization or an ancestor. Absent: the organization's `default_role_id`, else `member`.",
+      ),
+    ),
     expires_in: Type.Optional(ExpiresIn),
   },
   { additionalProperties: false },

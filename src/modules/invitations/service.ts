@@ -8,10 +8,10 @@ import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isEmail, isUuid } from '../../http/schemas.js';
 import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
-import { requireRoleAtLeast } from '../members/service.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
+import { requireGrantable } from '../roles/grants.js';
 import { findUserById } from '../users/queries.js';
-import { reachForInviting, reachForReadingInvitations, resolveInvitedRole } from './policy.js';
+import { reachForInviting, reachForReadingInvitations, resolveInvitedRole, storedGrant } from './policy.js';
 import {
   expireLapsedInvitations,
   findInvitation,
@@ -41,6 +41,7 @@ export function presentInvitation(row: InvitationRow): Invitation {
     organization_id: row.organization_id,
     email: row.email,
     role: row.role,
+    role_id: row.custom_role_id ?? row.role,
     status: row.status,
     expires_at: row.expires_at,
     accepted_at: row.accepted_at,
@@ -81,6 +82,7 @@ interface Planned {
 /** Checks each entry's values; the ones that pass get an id and a token. */
 async function planInvitations(
   tx: Queryable,
+  principal: Principal,
   org: AccessibleOrganizationRow,
   entries: InviteEntry[],
   param: ParamOf,
@@ -93,7 +95,7 @@ async function planInvitations(
       if (!isEmail(entry.email)) {
         throw new ApiError('invalid_request', '`email` must be an email address.', param(index, 'email'));
       }
-      const role = await resolveInvitedRole(tx, org, entry.role, param(index, 'role'));
+      const grant = await resolveInvitedRole(tx, principal, org, entry.role, param(index, 'role'));
       const expiresIn = checkExpiresIn(entry.expires_in, param(index, 'expires_in'));
       const email = entry.email.toLowerCase();
       const first = firstByEmail.get(email);
@@ -103,7 +105,14 @@ async function planInvitations(
       planned.push({
         index,
         token,
-        row: { id: uuidv7(), email: entry.email, role, tokenHash: hash, expiresIn },
+        row: {
+          id: uuidv7(),
+          email: entry.email,
+          role: grant.name,
+          customRoleId: grant.custom_role_id,
+          tokenHash: hash,
+          expiresIn,
+        },
       });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -126,7 +135,7 @@ export async function inviteEmails(
   param: ParamOf,
 ): Promise<InviteOutcome[]> {
   const outcomes: InviteOutcome[] = new Array(entries.length);
-  const planned = await planInvitations(tx, org, entries, param, outcomes);
+  const planned = await planInvitations(tx, principal, org, entries, param, outcomes);
   if (planned.length === 0) return outcomes;
   const emails = planned.map((entry) => entry.row.email.toLowerCase());
   await expireLapsedInvitations(tx, org.id, emails);
@@ -253,7 +262,13 @@ export async function revokeInvitation(
   const row = await ctx.db.transaction(async (tx) => {
     const { org, row } = await lockInvitation(tx, principal, orgRef, id, ifMatch);
     if (row.status === 'revoked') return row;
-    requireRoleAtLeast(org, row.role, 'invitation_id');
+    await requireGrantable(
+      tx,
+      principal,
+      org,
+      await storedGrant(tx, org.id, row, 'invitation_id'),
+      'invitation_id',
+    );
     const revoked = await revokeInvitationRow(tx, row.id);
     await recordAuditEvent(tx, principal, {
       action: 'invitation.revoked',
@@ -284,7 +299,13 @@ export async function resendInvitation(
     if (row.status === 'revoked') {
       throw new ApiError('invitation_revoked', 'This invitation was revoked; invite again.', 'invitation_id');
     }
-    await resolveInvitedRole(tx, org, row.role, 'invitation_id');
+    await requireGrantable(
+      tx,
+      principal,
+      org,
+      await storedGrant(tx, org.id, row, 'invitation_id'),
+      'invitation_id',
+    );
     if ((await memberEmails(tx, org.id, [row.email.toLowerCase()])).size > 0) {
       throw new ApiError(
         'already_member',

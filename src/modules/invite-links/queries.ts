@@ -2,14 +2,15 @@ import type { Queryable } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import type { PageRequest } from '../../http/pagination.js';
-import type { Role } from '../members/roles.js';
 import type { InviteLinkStatus } from './schemas.js';
 
 export interface InviteLinkRow {
   id: string;
   organization_id: string;
   root_id: string;
-  role: Role;
+  /** The built-in role, or the custom role's key as it was named. */
+  role: string;
+  custom_role_id: string | null;
   status: InviteLinkStatus;
   max_uses: number | null;
   uses: number;
@@ -31,14 +32,15 @@ const STATUS_WHERE: Record<InviteLinkStatus, string> = {
 const STATUS = `case when ${STATUS_WHERE.revoked} then 'revoked' when ${STATUS_WHERE.expired} then 'expired'
   when ${STATUS_WHERE.exhausted} then 'exhausted' else 'active' end`;
 
-const COLUMNS = `l.id, l.organization_id, l.root_id, l.role, ${STATUS} as status, l.max_uses, l.uses,
+const COLUMNS = `l.id, l.organization_id, l.root_id, l.role, l.custom_role_id, ${STATUS} as status, l.max_uses, l.uses,
   ${isoColumn('l.expires_at')}, ${isoColumn('l.revoked_at')}, l.creator_user_id, l.creator_key_id,
   ${isoColumn('l.created_at')}, ${isoColumn('l.updated_at')}`;
 
 export interface NewInviteLink {
   id: string;
   organization: { id: string; root_id: string };
-  role: Role;
+  role: string;
+  customRoleId: string | null;
   tokenHash: string;
   maxUses: number | null;
   expiresIn: number;
@@ -48,9 +50,9 @@ export interface NewInviteLink {
 export async function insertInviteLink(db: Queryable, link: NewInviteLink): Promise<InviteLinkRow> {
   const rows = await db.query<InviteLinkRow>(
     `with l as (
-       insert into invite_links (id, organization_id, root_id, role, token_hash, max_uses, expires_at,
-                                 creator_user_id, creator_key_id)
-       values ($1, $2, $3, $4, $5, $6, now() + $7::int * interval '1 second', $8, $9)
+       insert into invite_links (id, organization_id, root_id, role, custom_role_id, token_hash, max_uses,
+                                 expires_at, creator_user_id, creator_key_id)
+       values ($1, $2, $3, $4, $5, $6, $7, now() + $8::int * interval '1 second', $9, $10)
        returning *)
      select ${COLUMNS} from l`,
     [
@@ -58,6 +60,7 @@ export async function insertInviteLink(db: Queryable, link: NewInviteLink): Prom
       link.organization.id,
       link.organization.root_id,
       link.role,
+      link.customRoleId,
       link.tokenHash,
       link.maxUses,
       link.expiresIn,

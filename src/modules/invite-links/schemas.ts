@@ -3,7 +3,7 @@ import { PageQuery } from '../../http/pagination.js';
 import { Nullable, NullableTimestamp, OrganizationRef, Timestamp, Uuid } from '../../http/schemas.js';
 import { Actor } from '../invitations/schemas.js';
 import { DEFAULT_EXPIRES_IN, expiresInDescription, HOUR, MAX_EXPIRES_IN } from '../invitations/tokens.js';
-import { RoleName } from '../members/schemas.js';
+import { RoleRef } from '../roles/schemas.js';
 
 export const InviteLinkStatus = Type.Union(
   [Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('exhausted')],
@@ -15,7 +15,8 @@ export const InviteLink = Type.Object(
   {
     id: Uuid(),
     organization_id: Uuid(),
-    role: RoleName,
+    role: Type.String({ description: 'The built-in role, or the key of the custom role it grants.' }),
+    role_id: Type.String({ description: 'The built-in role, or the id of the custom role.' }),
     status: InviteLinkStatus,
     max_uses: Nullable(Type.Integer(), 'How many users the link admits; null: no cap.'),
     uses: Type.Integer({ description: 'How many users joined through it.' }),
@@ -43,9 +44,9 @@ export type CreatedInviteLink = Static<typeof CreatedInviteLink>;
 export const CreateInviteLinkBody = Type.Object(
   {
     role: Type.Optional(
-      Type.Union(RoleName.anyOf, {
-        description: '`member` (the default) or `viewer`: anyone holding the link may join, so never more.',
-      }),
+      RoleRef(
+        '`member` (the default unless the organization names another `default_role_id`), `viewer`, or a custom role with a base role of at most member and no extra permissions: anyone holding the link may join, so never more.',
+      ),
     ),
     max_uses: Type.Optional(
       Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'Null or absent: no cap.'),

@@ -22,6 +22,7 @@ export function presentInviteLink(row: InviteLinkRow): InviteLink {
     id: row.id,
     organization_id: row.organization_id,
     role: row.role,
+    role_id: row.custom_role_id ?? row.role,
     status: row.status,
     max_uses: row.max_uses,
     uses: row.uses,
@@ -45,12 +46,13 @@ export async function createInviteLink(
 ): Promise<CreatedInviteLink> {
   return ctx.db.transaction(async (tx) => {
     const org = await reachForInviting(tx, principal, orgRef);
-    const role = await resolveLinkRole(tx, org, input.role, 'role');
+    const grant = await resolveLinkRole(tx, principal, org, input.role, 'role');
     const { token, hash } = newToken(LINK_TOKEN_PREFIX);
     const row = await insertInviteLink(tx, {
       id: uuidv7(),
       organization: org,
-      role,
+      role: grant.name,
+      customRoleId: grant.custom_role_id,
       tokenHash: hash,
       maxUses: input.max_uses ?? null,
       expiresIn: checkExpiresIn(input.expires_in, 'expires_in'),

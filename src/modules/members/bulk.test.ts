@@ -83,7 +83,7 @@ describeEachDatabase('bulk member adds', (use) => {
       [7, 'invalid', 'invalid_request', 'members[7].email'],
       [8, 'invalid', 'not_found', 'members[8].user_id'],
       [9, 'invalid', 'invalid_request', 'members[9].user_id'],
-      [10, 'invalid', 'invalid_request', 'members[10].role'],
+      [10, 'invalid', 'unknown_role', 'members[10].role'],
       [11, 'created', null, null],
       [12, 'duplicate', 'duplicate_entry', 'members[12].user_id'],
       [13, 'invalid', 'forbidden', 'members[13].role'],

@@ -4,7 +4,7 @@ import { bulkStatus, duplicateEntry, presentEntryError } from '../../http/bulk.j
 import { ApiError, notFound } from '../../http/errors.js';
 import type { Principal } from '../../http/principal.js';
 import { isEmail, isUuid } from '../../http/schemas.js';
-import { reachForInviting, resolveInvitedRole } from '../invitations/policy.js';
+import { reachForAddingMembers, resolveInvitedRole } from '../invitations/policy.js';
 import { readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { deleteNewUsers, findOrCreateUsersByEmails, liveUserIds } from '../users/queries.js';
@@ -16,7 +16,9 @@ type Outcome = { member: Member } | { error: ApiError };
 
 interface Planned {
   index: number;
+  /** The built-in rank granted: the role itself, or the base role of `customRoleId`. */
   role: Role;
+  customRoleId: string | null;
   email?: string;
   userId?: string;
 }
@@ -34,6 +36,7 @@ function entryParam(refusal: ApiError, index: number, identity: string): string 
 /** Checks each entry's values: exactly one of email and user id, each well formed, a grantable role. */
 async function planEntries(
   tx: Queryable,
+  principal: Principal,
   org: AccessibleOrganizationRow,
   entries: BulkAddMembersBody['members'],
   outcomes: Outcome[],
@@ -54,8 +57,14 @@ async function planEntries(
       if (entry.user_id !== undefined && !isUuid(entry.user_id)) {
         throw new ApiError('invalid_request', '`user_id` must be a UUID.', param(index, 'user_id'));
       }
-      const role = await resolveInvitedRole(tx, org, entry.role, param(index, 'role'));
-      planned.push({ index, role, email: entry.email, userId: entry.user_id?.toLowerCase() });
+      const grant = await resolveInvitedRole(tx, principal, org, entry.role, param(index, 'role'));
+      planned.push({
+        index,
+        role: grant.base_role,
+        customRoleId: grant.custom_role_id,
+        email: entry.email,
+        userId: entry.user_id?.toLowerCase(),
+      });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       outcomes[index] = { error };
@@ -110,9 +119,9 @@ export async function bulkAddMembers(
   input: BulkAddMembersBody,
 ): Promise<BulkAddMembersAnswer> {
   const outcomes = await ctx.db.transaction(async (tx) => {
-    const org = await reachForInviting(tx, principal, orgRef);
+    const org = await reachForAddingMembers(tx, principal, orgRef);
     const outcomes: Outcome[] = new Array(input.members.length);
-    const planned = await planEntries(tx, org, input.members, outcomes);
+    const planned = await planEntries(tx, principal, org, input.members, outcomes);
     const { resolved, created } = await resolveUsers(tx, planned, outcomes);
     const admitted = await admitMembers(tx, ctx.config.licensing, principal, org, resolved);
     const joined = new Set<string>();

@@ -5,6 +5,7 @@ import { setClause } from '../../db/updates.js';
 import type { PageRequest } from '../../http/pagination.js';
 import type { Principal } from '../../http/principal.js';
 import { escapeLike, organizationForCallerSql } from '../organizations/queries.js';
+import type { Permission } from '../roles/permissions.js';
 import {
   grantReach,
   grantReachToMany,
@@ -14,12 +15,15 @@ import {
   withdrawAllReach,
   withdrawReach,
 } from './reach.js';
-import type { Role } from './roles.js';
+import { ROLES as RANKED, type Role } from './roles.js';
 
 export interface MemberRow {
   organization_id: string;
   user_id: string;
+  /** The built-in rank: the custom role's base role when the member holds one. */
   role: Role;
+  custom_role_id: string | null;
+  custom_role_key: string | null;
   public_metadata: Record<string, unknown>;
   private_metadata: Record<string, unknown>;
   created_at: string;
@@ -31,8 +35,13 @@ export interface MemberRow {
   via_organization_id: string;
 }
 
-const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.public_metadata, m.private_metadata, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
+const MEMBER_COLUMNS = `m.organization_id, m.user_id, m.role, m.custom_role_id, cr.key as custom_role_key,
+  m.public_metadata, m.private_metadata, ${isoColumn('m.created_at')}, ${isoColumn('m.updated_at')},
   u.email, u.name, u.external_id, m.organization_id as via_organization_id`;
+
+/** Memberships with their users and custom roles, as MEMBER_COLUMNS reads them. */
+const MEMBERS_FROM =
+  'memberships m join users u on u.id = m.user_id left join roles cr on cr.id = m.custom_role_id';
 
 export interface MembershipMetadata {
   public_metadata?: Record<string, unknown>;
@@ -45,13 +54,11 @@ export async function insertMembership(
   rootId: string,
   userId: string,
   role: Role,
-  metadata: MembershipMetadata = {},
 ): Promise<void> {
   await lockTrees(db, [rootId]);
   await db.query(
-    `insert into memberships (organization_id, user_id, root_id, role, public_metadata, private_metadata)
-     values ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
-    [organizationId, userId, rootId, role, metadata.public_metadata ?? {}, metadata.private_metadata ?? {}],
+    'insert into memberships (organization_id, user_id, root_id, role) values ($1, $2, $3, $4)',
+    [organizationId, userId, rootId, role],
   );
   await grantReach(db, userId, organizationId);
 }
@@ -64,17 +71,18 @@ export async function insertMemberships(
   db: Queryable,
   organizationId: string,
   rootId: string,
-  admissions: { userId: string; role: Role; metadata?: MembershipMetadata }[],
+  admissions: { userId: string; role: Role; customRoleId?: string | null; metadata?: MembershipMetadata }[],
 ): Promise<Set<string>> {
   await lockTrees(db, [rootId]);
   // Metadata travels as JSON text: one text[] parameter per object, cast per row.
   const json = (pick: (metadata: MembershipMetadata) => object | undefined) =>
     admissions.map((a) => JSON.stringify((a.metadata && pick(a.metadata)) ?? {}));
   const rows = await db.query<{ user_id: string }>(
-    `insert into memberships (organization_id, user_id, root_id, role, public_metadata, private_metadata)
-     select $1, n.user_id, $2, n.role, n.public_metadata::jsonb, n.private_metadata::jsonb
-       from unnest($3::uuid[], $4::text[], $5::text[], $6::text[])
-         as n(user_id, role, public_metadata, private_metadata)
+    `insert into memberships
+       (organization_id, user_id, root_id, role, custom_role_id, public_metadata, private_metadata)
+     select $1, n.user_id, $2, n.role, n.custom_role_id, n.public_metadata::jsonb, n.private_metadata::jsonb
+       from unnest($3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[])
+         as n(user_id, role, custom_role_id, public_metadata, private_metadata)
      on conflict (organization_id, user_id) do nothing
      returning user_id`,
     [
@@ -82,6 +90,7 @@ export async function insertMemberships(
       rootId,
       admissions.map((a) => a.userId),
       admissions.map((a) => a.role),
+      admissions.map((a) => a.customRoleId ?? null),
       json((metadata) => metadata.public_metadata),
       json((metadata) => metadata.private_metadata),
     ],
@@ -93,7 +102,7 @@ export async function insertMemberships(
 
 export async function findMembers(db: Queryable, organizationId: string, userIds: string[]) {
   return db.query<MemberRow>(
-    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+    `select ${MEMBER_COLUMNS} from ${MEMBERS_FROM}
       where m.organization_id = $1 and m.user_id = any($2::uuid[])`,
     [organizationId, userIds],
   );
@@ -105,8 +114,7 @@ export async function findMember(
   userId: string,
 ): Promise<MemberRow | undefined> {
   const rows = await db.query<MemberRow>(
-    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
-      where m.organization_id = $1 and m.user_id = $2`,
+    `select ${MEMBER_COLUMNS} from ${MEMBERS_FROM} where m.organization_id = $1 and m.user_id = $2`,
     [organizationId, userId],
   );
   return rows[0];
@@ -159,7 +167,7 @@ export async function listDirectMembersForCaller(
             t.personal_keys_refused as target_personal_keys_refused,
             t.two_factor_refused as target_two_factor_refused, page.*
        from t left join lateral (
-         select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+         select ${MEMBER_COLUMNS} from ${MEMBERS_FROM}
           where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}
        ) page on true`,
     params,
@@ -191,7 +199,7 @@ export async function listDirectMembers(
   // a plan that reads users in id order would otherwise start from the first one on every page.
   where.push(keyset.where, keyset.where.replace('m.user_id', 'u.id'));
   return db.query<MemberRow>(
-    `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+    `select ${MEMBER_COLUMNS} from ${MEMBERS_FROM}
       where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
     params,
   );
@@ -221,7 +229,7 @@ export async function listEffectiveMembers(
   return db.query<MemberRow>(
     `select * from (
        select distinct on (m.user_id) ${MEMBER_COLUMNS}
-         from memberships m join users u on u.id = m.user_id
+         from ${MEMBERS_FROM}
         where ${inner.join(' and ')}
         order by m.user_id ${order.endsWith('desc') ? 'desc' : 'asc'},
                  array_position(array['viewer','member','admin','owner']::text[], m.role) desc,
@@ -232,25 +240,34 @@ export async function listEffectiveMembers(
   );
 }
 
-export async function updateMemberRole(db: Queryable, organizationId: string, userId: string, role: Role) {
+/** Sets the member's built-in rank and custom role (null for a built-in role). */
+export async function updateMemberRole(
+  db: Queryable,
+  organizationId: string,
+  userId: string,
+  role: Role,
+  customRoleId: string | null = null,
+) {
   await db.query(
-    `update memberships set role = $3, ${touchUpdatedAt()} where organization_id = $1 and user_id = $2`,
-    [organizationId, userId, role],
+    `update memberships set role = $3, custom_role_id = $4, ${touchUpdatedAt()}
+      where organization_id = $1 and user_id = $2`,
+    [organizationId, userId, role, customRoleId],
   );
 }
 
 const UPDATABLE = {
   role: { column: 'role' },
+  custom_role_id: { column: 'custom_role_id', cast: 'uuid' },
   public_metadata: { column: 'public_metadata', cast: 'jsonb' },
   private_metadata: { column: 'private_metadata', cast: 'jsonb' },
 };
 
-/** Sets the role and metadata objects given (each object replaced whole). */
+/** Sets the role (its base rank and custom role, which travel together) and metadata objects given (each object replaced whole). */
 export async function updateMembership(
   db: Queryable,
   organizationId: string,
   userId: string,
-  changes: MembershipMetadata & { role?: Role },
+  changes: MembershipMetadata & { role?: Role; custom_role_id?: string | null },
 ) {
   const params: unknown[] = [organizationId, userId];
   await db.query(
@@ -297,6 +314,30 @@ export async function directRolesOnPath(
   return new Map(rows.map((row) => [row.organization_id, row.role]));
 }
 
+/**
+ * What the user holds on the organization or an ancestor (`path`), read afresh: the highest
+ * built-in rank and every permission its custom roles there grant. One row per membership on the
+ * path, which is at most as long as the tree is deep.
+ */
+export async function findCallerGrants(
+  db: Queryable,
+  userId: string,
+  path: string[],
+): Promise<{ role: Role | null; permissions: Permission[] }> {
+  const rows = await db.query<{ role: Role; permissions: Permission[] | null }>(
+    `select m.role, r.permissions from memberships m left join roles r on r.id = m.custom_role_id
+      where m.user_id = $1 and m.organization_id = any($2::uuid[])`,
+    [userId, path],
+  );
+  let role: Role | null = null;
+  const permissions = new Set<Permission>();
+  for (const row of rows) {
+    if (!role || RANKED.indexOf(row.role) > RANKED.indexOf(role)) role = row.role;
+    for (const permission of row.permissions ?? []) permissions.add(permission);
+  }
+  return { role, permissions: [...permissions] };
+}
+
 /** Owners on the organization or its ancestors, other than `exceptUserId` on the organization itself. */
 export async function countOtherOwners(
   db: Queryable,
@@ -331,7 +372,8 @@ export async function adoptInheritedOwners(db: Queryable, organizationId: string
     `insert into memberships (organization_id, user_id, root_id, role)
      select distinct $1::uuid, user_id, $1::uuid, 'owner' from memberships
       where organization_id = any($2::uuid[]) and role = 'owner'
-     on conflict (organization_id, user_id) do update set role = 'owner', ${touchUpdatedAt('memberships')}`,
+     on conflict (organization_id, user_id)
+       do update set role = 'owner', custom_role_id = null, ${touchUpdatedAt('memberships')}`,
     [organizationId, ancestorIds],
   );
 }

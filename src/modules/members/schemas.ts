@@ -2,6 +2,7 @@ import { type Static, Type } from 'typebox';
 import { BULK_MAX_ENTRIES, BulkEntryError, BulkStatus } from '../../http/bulk.js';
 import { PageQuery } from '../../http/pagination.js';
 import { MetadataOf, Nullable, OrganizationRef, Timestamp, Uuid } from '../../http/schemas.js';
+import { RoleRef } from '../roles/schemas.js';
 
 export const RoleName = Type.Union(
   [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')],
@@ -22,7 +23,9 @@ export const Member = Type.Object(
     email: Type.String(),
     name: Nullable(Type.String()),
     external_id: Nullable(Type.String()),
-    role: RoleName,
+    role: Type.String({ description: 'The built-in role, or the key of the custom role the member holds.' }),
+    role_id: Type.String({ description: 'The built-in role, or the id of the custom role.' }),
+    base_role: RoleName,
     inherited: Type.Boolean({ description: 'The role is held on an ancestor, not on this organization.' }),
     via_organization_id: Uuid('The organization the role is held on.'),
     public_metadata: PublicMetadata,
@@ -46,7 +49,11 @@ export const AddMemberBody = Type.Object(
       Type.String({ format: 'email', maxLength: 320, description: 'Creates the user if unknown.' }),
     ),
     user_id: Type.Optional(Uuid()),
-    role: Type.Optional(RoleName),
+    role: Type.Optional(
+      RoleRef(
+        "A built-in role, or the key or id of a custom role of the organization or an ancestor. Absent: the organization's `default_role_id`, else `member`.",
+      ),
+    ),
     public_metadata: Type.Optional(PublicMetadata),
     private_metadata: Type.Optional(PrivateMetadata),
   },
@@ -56,7 +63,7 @@ export type AddMemberBody = Static<typeof AddMemberBody>;
 
 export const UpdateMemberBody = Type.Object(
   {
-    role: Type.Optional(RoleName),
+    role: Type.Optional(RoleRef()),
     public_metadata: Type.Optional(PublicMetadata),
     private_metadata: Type.Optional(PrivateMetadata),
   },
@@ -68,13 +75,9 @@ export const TransferOwnershipBody = Type.Object(
   {
     user_id: Uuid('The member who becomes an owner.'),
     previous_owner_role: Type.Optional(
-      Type.Union(
-        [Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')],
-        {
-          default: 'admin',
-          description:
-            'The role the calling user keeps if it is a direct owner of the organization (`owner` keeps both owners).',
-        },
+      RoleRef(
+        'The role the calling user keeps if it is a direct owner of the organization (`owner` keeps both owners): a built-in role, or a custom role key or id.',
+        { default: 'admin' },
       ),
     ),
   },
@@ -85,7 +88,9 @@ export type TransferOwnershipBody = Static<typeof TransferOwnershipBody>;
 export const ListMembersQuery = Type.Object(
   {
     ...PageQuery,
-    role: Type.Optional(RoleName),
+    role: Type.Optional(
+      Type.Union(RoleName.anyOf, { description: 'Only members whose base role is this built-in role.' }),
+    ),
     search: Type.Optional(
       Type.String({
         minLength: 3,

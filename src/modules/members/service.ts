@@ -13,6 +13,15 @@ import { checkSeats } from '../licenses/coverage.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
 import { readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow, OrganizationRow } from '../organizations/queries.js';
+import {
+  defaultRoleOf,
+  type Grant,
+  grantOf,
+  reachToAddMembers,
+  requireGrantable,
+  resolveGrant,
+} from '../roles/grants.js';
+import { needing } from '../roles/permissions.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
 import {
   countOtherOwners,
@@ -30,7 +39,8 @@ import {
   updateMemberRole,
   updateMembership,
 } from './queries.js';
-import { atLeast, type Role } from './roles.js';
+import { lockTrees } from './reach.js';
+import type { Role } from './roles.js';
 import type {
   AddMemberBody,
   ListMembersQuery,
@@ -47,7 +57,9 @@ export function presentMember(row: MemberRow, organizationId: string, privateRea
     email: row.email,
     name: row.name,
     external_id: row.external_id,
-    role: row.role,
+    role: row.custom_role_key ?? row.role,
+    role_id: row.custom_role_id ?? row.role,
+    base_role: row.role,
     inherited: row.via_organization_id !== organizationId,
     via_organization_id: row.via_organization_id,
     public_metadata: row.public_metadata,
@@ -58,12 +70,7 @@ export function presentMember(row: MemberRow, organizationId: string, privateRea
   };
 }
 
-/** A caller grants, changes or removes only roles at or below its own. */
-export function requireRoleAtLeast(org: AccessibleOrganizationRow, role: Role, param: string | null) {
-  if (!atLeast(org.caller_role, role)) {
-    throw new ApiError('forbidden', `Only a caller with the ${role} role can manage ${role}s.`, param);
-  }
-}
+const manageMembers = needing('member:manage', 'member:write');
 
 /**
  * The organizations of the path (root first) on which the caller may read memberships' private
@@ -163,11 +170,14 @@ export async function addMember(
       input.email ? 'user_id' : 'email',
     );
   }
-  const role = input.role ?? 'member';
   checkMembershipMetadata(input);
   const { org, row } = await ctx.db.transaction(async (tx) => {
-    const org = await reachOrganization(tx, principal, orgRef, { role: 'admin', scope: 'member:write' });
-    requireRoleAtLeast(org, role, 'role');
+    const org = await reachToAddMembers(tx, principal, orgRef, 'member:manage', 'member:write');
+    // Under the tree lock a concurrent move of this subtree is either done or waits, so the role
+    // is resolved against the organization's path as it will stay.
+    await lockTrees(tx, [org.root_id]);
+    const grant = await resolveGrant(tx, org.id, input.role ?? defaultRoleOf(org), 'role');
+    await requireGrantable(tx, principal, org, grant, 'role');
     let userId: string;
     if (input.user_id) {
       const user = await findUserById(tx, input.user_id);
@@ -178,7 +188,8 @@ export async function addMember(
     }
     const row = await admitMember(tx, ctx.config.licensing, principal, org, {
       userId,
-      role,
+      role: grant.base_role,
+      customRoleId: grant.custom_role_id,
       metadata: input,
     });
     return { org, row };
@@ -188,7 +199,9 @@ export async function addMember(
 
 export interface Admission {
   userId: string;
+  /** The built-in rank: the role itself, or the base role of `customRoleId`. */
   role: Role;
+  customRoleId?: string | null;
   metadata?: MembershipMetadata;
 }
 
@@ -291,20 +304,23 @@ export async function updateMember(
   const { role } = changes;
   const row = await ctx.db.transaction(async (tx) => {
     // The row lock serialises concurrent role changes, so two demotions cannot both pass the owner count.
-    const org = await reachOrganization(tx, principal, orgRef, {
-      lock: true,
-      role: 'admin',
-      scope: 'member:write',
-    });
+    const org = await reachOrganization(tx, principal, orgRef, { ...manageMembers, lock: true });
     const member = await findMember(tx, org.id, userId);
     if (!member) throw notFound('member', 'user_id');
     checkIfMatch(ifMatch, member);
-    requireRoleAtLeast(org, member.role, 'user_id');
+    await requireGrantable(tx, principal, org, await grantOf(tx, member), 'user_id');
+    let grant: Grant | undefined;
     if (role !== undefined) {
-      requireRoleAtLeast(org, role, 'role');
-      if (role !== 'owner') await keepAnOwner(tx, org, member);
+      grant = await resolveGrant(tx, org.id, role, 'role');
+      await requireGrantable(tx, principal, org, grant, 'role');
+      if (grant.base_role !== 'owner') await keepAnOwner(tx, org, member);
     }
-    await updateMembership(tx, org.id, userId, changes);
+    await updateMembership(tx, org.id, userId, {
+      role: grant?.base_role,
+      custom_role_id: grant?.custom_role_id,
+      public_metadata: changes.public_metadata,
+      private_metadata: changes.private_metadata,
+    });
     const updated = (await findMember(tx, org.id, userId))!;
     await recordAuditEvent(tx, principal, {
       action: 'member.updated',
@@ -328,15 +344,16 @@ export async function removeMember(
 ) {
   await ctx.db.transaction(async (tx) => {
     const leaving = principal.kind === 'user' && principal.userId === userId;
-    const org = await reachOrganization(tx, principal, orgRef, {
-      lock: true,
-      role: leaving ? 'viewer' : 'admin',
-      scope: 'member:write',
-    });
+    const org = await reachOrganization(
+      tx,
+      principal,
+      orgRef,
+      leaving ? { role: 'viewer', scope: 'member:write', lock: true } : { ...manageMembers, lock: true },
+    );
     const member = await findMember(tx, org.id, userId);
     if (!member) throw notFound('member', 'user_id');
     checkIfMatch(ifMatch, member);
-    if (!leaving) requireRoleAtLeast(org, member.role, 'user_id');
+    if (!leaving) await requireGrantable(tx, principal, org, await grantOf(tx, member), 'user_id');
     await keepAnOwner(tx, org, member);
     await deleteMembership(tx, org.id, userId);
     await recordAuditEvent(tx, principal, {
@@ -370,20 +387,25 @@ export async function transferOwnership(
     }
     const target = await findMember(tx, org.id, input.user_id);
     if (!target) throw notFound('member', 'user_id');
+    // A custom role is replaced: owners hold the owner role itself.
     if (target.role !== 'owner') await updateMemberRole(tx, org.id, target.user_id, 'owner');
     const caller = principal.kind === 'user' ? await findMember(tx, org.id, principal.userId!) : undefined;
-    const keep = input.previous_owner_role ?? 'admin';
-    if (caller?.role === 'owner' && keep !== 'owner')
-      await updateMemberRole(tx, org.id, caller.user_id, keep);
+    const keep = await resolveGrant(tx, org.id, input.previous_owner_role ?? 'admin', 'previous_owner_role');
+    const stepsDown = caller?.role === 'owner' && keep.base_role !== 'owner';
+    if (stepsDown) await updateMemberRole(tx, org.id, caller.user_id, keep.base_role, keep.custom_role_id);
     const owner = (await findMember(tx, org.id, target.user_id))!;
+    const callerRole = caller && presentMember(caller, org.id, false).role;
     await recordAuditEvent(tx, principal, {
       action: 'organization.ownership_transferred',
       organization: org,
       target: { type: 'member', id: `${org.id}/${target.user_id}` },
-      before: { new_owner_role: target.role, previous_owner_role: caller?.role ?? null },
+      before: {
+        new_owner_role: presentMember(target, org.id, false).role,
+        previous_owner_role: callerRole ?? null,
+      },
       after: {
         new_owner_role: 'owner',
-        previous_owner_role: caller?.role === 'owner' ? keep : (caller?.role ?? null),
+        previous_owner_role: caller?.role === 'owner' ? keep.name : (callerRole ?? null),
       },
     });
     return owner;

@@ -6,6 +6,7 @@ import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../..
 import type { IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { needing } from '../roles/permissions.js';
 import { type Need, reachOrganization } from './access.js';
 import { presentListed, presentReached, readsPrivateMetadata } from './present.js';
 import { listOrganizations } from './queries.js';
@@ -75,10 +76,13 @@ export async function updateChild(
   changes: UpdateOrganizationBody,
   ifMatch?: IfMatch,
 ) {
-  const child = await reachChild(ctx.db, principal, orgRef, childRef, {
-    role: 'admin',
-    scope: 'organization:write',
-  });
+  const child = await reachChild(
+    ctx.db,
+    principal,
+    orgRef,
+    childRef,
+    needing('organization:update', 'organization:write'),
+  );
   return updateOrganization(ctx, principal, child.id, changes, ifMatch);
 }
 

@@ -64,7 +64,7 @@ describeEachDatabase('organizations', (use) => {
       ),
     );
     expect(updated.friendly_name).toBe('New');
-    expect(updated.settings).toMatchObject({ enforce_2fa: true, members_can_invite: true });
+    expect(updated.settings).toMatchObject({ enforce_2fa: true, members_can_invite: false });
     const again = await t.expect(
       200,
       t.patch(`/v1/organizations/${org.id}`, { settings: { default_anonymize_ips: true } }, { key }),

@@ -8,6 +8,7 @@ import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { inheritReach, lockTrees } from '../members/reach.js';
 import { atLeast, ROLES, type Role } from '../members/roles.js';
+import type { Permission } from '../roles/permissions.js';
 
 export interface OrganizationRow {
   id: string;
@@ -40,6 +41,8 @@ export type ListedOrganizationRow = Omit<OrganizationRow, 'private_metadata'> & 
 
 export interface AccessibleOrganizationRow extends OrganizationRow {
   caller_role: Role | null;
+  /** What the caller's custom roles on the path grant; loaded by `reachOrganization` only when a need asks. */
+  caller_permissions?: Permission[];
   /** The organization or an ancestor turned `members_can_use_personal_api_keys` off. */
   personal_keys_refused: boolean;
   /** The organization or an ancestor has `enforce_2fa` on and the caller is a JWT without a second factor. */
@@ -392,6 +395,24 @@ async function countChildren(db: Queryable, parentId: string, change: 1 | -1): P
   await db.query('update organizations set child_count = child_count + $2 where id = $1', [parentId, change]);
 }
 
+/**
+ * Tables whose rows belong to one organization and carry its tree's root (so that the tables can
+ * be sharded by tenant): a moved subtree takes its rows along. Usage, audit events and webhook
+ * deliveries keep the root they were recorded under.
+ */
+const MOVES_WITH_ITS_ORGANIZATION = [
+  'memberships',
+  'api_keys',
+  'projects',
+  'webhook_endpoints',
+  'organization_integrations',
+  'deployments',
+  'budgets',
+  'invitations',
+  'invite_links',
+  'roles',
+];
+
 export async function moveSubtree(
   db: Queryable,
   org: OrganizationRow,
@@ -414,17 +435,7 @@ export async function moveSubtree(
       where id = $1`,
     [org.id, parentId, newAncestors, newRootId],
   );
-  await db.query(
-    `update memberships set root_id = $2
-      where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,
-    [org.id, newRootId],
-  );
-  await db.query(
-    `update api_keys set root_id = $2
-      where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,
-    [org.id, newRootId],
-  );
-  for (const table of ['invitations', 'invite_links']) {
+  for (const table of MOVES_WITH_ITS_ORGANIZATION) {
     await db.query(
       `update ${table} set root_id = $2
         where organization_id in (select id from organizations where id = $1 or ancestor_ids @> array[$1::uuid])`,

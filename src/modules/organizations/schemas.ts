@@ -19,7 +19,10 @@ const settingsFields = {
     Type.Boolean(),
     'Refuse JWT callers whose `amr` claim shows no second factor, here and in every team below. API keys are not affected.',
   ),
-  members_can_invite: Nullable(Type.Boolean(), 'Plain members may add and invite members.'),
+  members_can_invite: Nullable(
+    Type.Boolean(),
+    'Plain members may add (and invite) members with a role at or below member. Off, or null: admins and holders of member:manage or invitation:manage only.',
+  ),
   members_can_use_personal_api_keys: Type.Boolean({
     description: 'Personal API keys work in this organization.',
   }),
@@ -27,7 +30,10 @@ const settingsFields = {
   is_ai_data_processing_approved: Nullable(Type.Boolean()),
   default_experiment_stats_method: Type.Union([Type.Literal('bayesian'), Type.Literal('frequentist')]),
   default_anonymize_ips: Type.Boolean(),
-  default_role_id: Nullable(ShortText(64), 'Role a new member gets when none is given.'),
+  default_role_id: Nullable(
+    ShortText(64),
+    'Role a new member gets when none is given (else member): a built-in role other than owner, or a custom role valid here; a custom key is stored as its id.',
+  ),
 };
 
 export const OrganizationSettings = Type.Object(settingsFields, { $id: 'OrganizationSettings' });
@@ -35,7 +41,8 @@ export type OrganizationSettings = Static<typeof OrganizationSettings>;
 
 export const DEFAULT_SETTINGS: OrganizationSettings = {
   enforce_2fa: null,
-  members_can_invite: true,
+  // Off, as most products have it: adding people is an admin's decision until an admin delegates it.
+  members_can_invite: false,
   members_can_use_personal_api_keys: true,
   allow_publicly_shared_resources: true,
   is_ai_data_processing_approved: null,

@@ -12,8 +12,11 @@ import { ensureSeatFor } from '../licenses/coverage.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { lockTrees, rebuildReach } from '../members/reach.js';
 import { atLeast } from '../members/roles.js';
+import { defaultRoleSetting } from '../roles/grants.js';
+import { needing } from '../roles/permissions.js';
+import { moveStrandsRoles } from '../roles/queries.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
-import { reachOrganization } from './access.js';
+import { holds, reachOrganization } from './access.js';
 import { presentInFull, presentListed, presentReached } from './present.js';
 import {
   type AccessibleOrganizationRow,
@@ -105,7 +108,7 @@ export async function createOrganization(
         tx,
         principal,
         parentRef,
-        { role: 'admin', scope: 'organization:write' },
+        needing('team:create', 'organization:write'),
         'parent_organization_id',
       );
       const depth = parent.ancestor_ids.length + 2;
@@ -116,6 +119,11 @@ export async function createOrganization(
           'parent_organization_id',
         );
       }
+    }
+    const settings = { ...DEFAULT_SETTINGS, ...input.settings };
+    if (settings.default_role_id) {
+      // A team may default to a role of its ancestors; a new top-level organization to a built-in one.
+      settings.default_role_id = await defaultRoleSetting(tx, principal, parent, settings.default_role_id);
     }
     const id = uuidv7();
     const created = await insertOrganization(tx, {
@@ -132,7 +140,7 @@ export async function createOrganization(
       billingAccountId: input.billing_account_id ?? null,
       connectionId: input.connection_id ?? null,
       active: input.active ?? true,
-      settings: { ...DEFAULT_SETTINGS, ...input.settings },
+      settings,
       metadata: input.metadata ?? {},
       publicMetadata: input.public_metadata ?? {},
       privateMetadata: input.private_metadata ?? {},
@@ -190,18 +198,28 @@ export async function updateOrganization(
   checkAllMetadata(changes);
   const row = await ctx.db.transaction(async (tx) => {
     const org = await reachOrganization(tx, principal, ref, {
-      role: 'admin',
-      scope: 'organization:write',
+      ...needing('organization:update', 'organization:write'),
       lock: true,
       ifMatch,
     });
     if (changes.slug && changes.slug !== org.slug && (await slugIsTaken(tx, changes.slug))) {
       throw new ApiError('slug_taken', 'Another organization already uses this slug.', 'slug');
     }
+    const settings = changes.settings && { ...DEFAULT_SETTINGS, ...org.settings, ...changes.settings };
+    if (settings?.default_role_id && changes.settings?.default_role_id) {
+      const current = org.settings.default_role_id;
+      settings.default_role_id = await defaultRoleSetting(
+        tx,
+        principal,
+        org,
+        settings.default_role_id,
+        current,
+      );
+    }
     const updated = await updateOrganizationRow(tx, org.id, {
       ...changes,
       domain: changes.domain === undefined ? undefined : (changes.domain?.toLowerCase() ?? null),
-      settings: changes.settings ? { ...DEFAULT_SETTINGS, ...org.settings, ...changes.settings } : undefined,
+      settings,
     });
     await recordAuditEvent(tx, principal, {
       action: 'organization.updated',
@@ -240,8 +258,11 @@ export async function reachForRemoval(
     return org;
   }
   const parent = await findOrganizationForCaller(tx, principal, org.parent_id, { includeDeleted: true });
-  if (!atLeast(parent?.caller_role, 'admin')) {
-    throw new ApiError('forbidden', 'Deleting a team needs the admin role on its parent organization.');
+  if (!parent || !(await holds(tx, principal, parent, needing('team:delete', 'organization:write')))) {
+    throw new ApiError(
+      'forbidden',
+      'Deleting a team needs the admin role (or the team:delete permission) on its parent organization.',
+    );
   }
   return org;
 }
@@ -326,7 +347,7 @@ export async function moveOrganization(
         tx,
         principal,
         parentRef,
-        { role: 'admin', scope: 'organization:write' },
+        needing('team:create', 'organization:write'),
         'parent_organization_id',
       );
       if (parent.id === org.id || parent.ancestor_ids.includes(org.id)) {
@@ -355,6 +376,14 @@ export async function moveOrganization(
     }
     await lockTrees(tx, [org.root_id, rootId]);
     await moveSubtree(tx, org, parentRef ? ancestors[ancestors.length - 1]! : null, ancestors, rootId);
+    // Checked after the subtree's rows are locked by the move, so no grant can slip in behind it.
+    if (await moveStrandsRoles(tx, org.id, org.ancestor_ids, ancestors)) {
+      throw new ApiError(
+        'role_in_use',
+        'Members of this subtree hold custom roles (or default to them) of organizations it would leave.',
+        'parent_organization_id',
+      );
+    }
     // A team that becomes top-level keeps the owners it had through its old ancestors, so it
     // is never left without an owner and nobody who owned it loses it.
     if (!parentRef && org.parent_id) await adoptInheritedOwners(tx, org.id, org.ancestor_ids);

@@ -10,6 +10,7 @@ import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { reachOrganization } from '../organizations/access.js';
 import { slugFromName, withSuffix } from '../organizations/slugs.js';
+import { needing } from '../roles/permissions.js';
 import {
   findProject,
   insertProject,
@@ -36,7 +37,7 @@ export function presentProject(row: ProjectRow): Project {
 }
 
 const read = { role: 'viewer', scope: 'organization:read' } as const;
-const write = { role: 'admin', scope: 'organization:write' } as const;
+const write = needing('project:manage', 'organization:write');
 
 async function chooseSlug(db: Queryable, organizationId: string, given: string | undefined, name: string) {
   if (given) return given;

@@ -8,6 +8,7 @@ import { type Principal, requireAdmin, requireScope, type Scope } from '../../ht
 import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { reachOrganization } from '../organizations/access.js';
+import { needing } from '../roles/permissions.js';
 import {
   type DeliveryRow,
   deleteEndpoint,
@@ -69,7 +70,7 @@ async function reachOwner(
     db,
     principal,
     organizationId,
-    { role: 'admin', scope: scopeFor(write) },
+    needing('webhook:manage', scopeFor(write)),
     'organization_id',
   );
 }
