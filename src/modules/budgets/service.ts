@@ -3,13 +3,14 @@ import type { Queryable } from '../../db/client.js';
 import type { Principal } from '../../http/principal.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { reachOrganization } from '../organizations/access.js';
+import { needing } from '../roles/permissions.js';
 import { type BudgetRow, budgetView, findBudget, upsertBudget } from './queries.js';
 import type { Budget, MaxOveragesBody, PutBudgetBody } from './schemas.js';
 
 // A budget is a setting of the organization: the scope that changes the organization changes it,
 // so a key made for ingesting usage (`usage:write`) cannot raise the budget it is held to.
 const read = { role: 'viewer', scope: 'organization:read' } as const;
-const write = { role: 'admin', scope: 'organization:write' } as const;
+const write = needing('billing:manage', 'organization:write');
 
 /** The current calendar month in UTC: `{ month: '2026-12-01', period: '2026-12' }`. */
 function currentMonth(now = new Date()) {

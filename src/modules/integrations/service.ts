@@ -10,6 +10,7 @@ import { SecretUnreadable } from '../../secrets/keyring.js';
 import { requireKeyring } from '../../secrets/setup.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { reachOrganization } from '../organizations/access.js';
+import { needing } from '../roles/permissions.js';
 import {
   checkConfig,
   checkEnvironmentCount,
@@ -56,7 +57,7 @@ export function presentIntegration(row: IntegrationRow): Integration {
 }
 
 const read = { role: 'viewer', scope: 'organization_integration:read' } as const;
-const write = { role: 'admin', scope: 'organization_integration:write' } as const;
+const write = needing('integration:manage', 'organization_integration:write');
 
 const target = (id: string) => ({ type: 'integration', id });
 

@@ -193,6 +193,55 @@ describeEachDatabase(
       expect(names.friendly_name).toBe('Edited');
     });
 
+    it('lets billing, integration, usage and invitation permissions stand in for the admin rank', async () => {
+      const t = use();
+      const { owner, org } = await t.ownerWithTeam();
+      await role(t, org.id, 'finance', 'viewer', ['billing:manage', 'usage:write']);
+      await role(t, org.id, 'connector', 'viewer', ['integration:manage']);
+      await role(t, org.id, 'recruiter', 'member', ['invitation:manage']);
+      const finance = await holder(t, org.id, 'finance');
+      const connector = await holder(t, org.id, 'connector');
+      const recruiter = await holder(t, org.id, 'recruiter');
+      const plain = await holder(t, org.id, 'viewer');
+      const usage = {
+        records: [
+          {
+            storage_type: 's3',
+            billing_type: 'billable',
+            bytes: 1,
+            cost: '0.5',
+            occurred_at: new Date().toISOString(),
+          },
+        ],
+      };
+      const budget = (key: string) =>
+        t.call('PUT', `/v1/organizations/${org.id}/budget`, { key, body: { monthly_limit: '100' } });
+      const integration = (key: string, external_id: string) =>
+        t.post(`/v1/organizations/${org.id}/integrations`, { kind: 'github', external_id }, { key });
+      const invitation = (key: string, email: string) =>
+        t.post(`/v1/organizations/${org.id}/invitations`, { email }, { key });
+
+      await t.expect(200, budget(finance.key));
+      await t.expect(201, t.post(`/v1/organizations/${org.id}/usage`, usage, { key: finance.key }));
+      await t.expect(201, integration(connector.key, 'by-connector'));
+      await t.expect(201, invitation(recruiter.key, 'invited@example.com'));
+      // Each permission opens only its own door.
+      await failure(403, integration(finance.key, 'by-finance'));
+      await failure(403, budget(connector.key));
+      await failure(403, invitation(connector.key, 'nope@example.com'));
+      for (const key of [plain.key]) {
+        await failure(403, budget(key));
+        await failure(403, t.post(`/v1/organizations/${org.id}/usage`, usage, { key }));
+        await failure(403, integration(key, 'by-plain'));
+        await failure(403, invitation(key, 'plain@example.com'));
+      }
+      const listed = await t.expect(
+        200,
+        t.get(`/v1/organizations/${org.id}/integrations`, { key: owner.key }),
+      );
+      expect(listed.data.map((i: any) => i.external_id)).toEqual(['by-connector']);
+    });
+
     it('grants, changes and removes only roles at or below the caller, permissions included', async () => {
       const t = use();
       const { owner, org } = await t.ownerWithTeam();

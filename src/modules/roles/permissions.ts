@@ -40,10 +40,12 @@ export const PERMISSIONS = {
     description: 'Register, change and remove webhook endpoints and read their deliveries.',
   },
   'audit:read': { role: 'admin', description: "Read the organization's audit trail." },
-  'billing:manage': { role: 'admin', description: "Assign and remove the organization's license." },
+  'billing:manage': {
+    role: 'admin',
+    description: "Set the organization's monthly budget and maximum overage.",
+  },
   'integration:manage': { role: 'admin', description: 'Connect, configure and disconnect integrations.' },
   'usage:write': { role: 'admin', description: 'Report usage records for the organization.' },
-  'cost:read': { role: 'admin', description: 'Read usage and cost summaries and budgets.' },
 } as const satisfies Record<string, { role: Exclude<Role, 'owner'>; description: string }>;
 
 export type Permission = keyof typeof PERMISSIONS;

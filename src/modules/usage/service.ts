@@ -6,6 +6,7 @@ import type { Principal } from '../../http/principal.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { chargeMonthTotals } from '../budgets/queries.js';
 import { reachOrganization } from '../organizations/access.js';
+import { needing } from '../roles/permissions.js';
 import {
   findBatchByKey,
   insertBatch,
@@ -24,7 +25,7 @@ import type {
   UsageRecord,
 } from './schemas.js';
 
-const ingest = { role: 'admin', scope: 'usage:write' } as const;
+const ingest = needing('usage:write', 'usage:write');
 const read = { role: 'viewer', scope: 'usage:read' } as const;
 
 const HOUR_MS = 3_600_000;
