@@ -258,3 +258,42 @@ describeEachDatabase('budgets and maximum overages', (use) => {
     expect(unchanged.updated_at).toBeNull();
   });
 });
+
+describeEachDatabase('budget versions', (use) => {
+  it('tags a budget with the version of its terms, and refuses a stale If-Match with 412 changing nothing', async () => {
+    const t = use();
+    const { owner, org } = await t.ownerWithTeam();
+    const unset = await t.get(budget(org.id), { key: owner.key });
+    expect(unset.headers.etag).toBeUndefined();
+    // `*` needs a budget to exist.
+    const none = await t.put(budget(org.id), { monthly_limit: '10' }, { headers: { 'if-match': '*' } });
+    expect(none.status).toBe(412);
+    expect(none.body.error).toMatchObject({ code: 'precondition_failed', param: 'If-Match' });
+
+    const first = await t.put(budget(org.id), { monthly_limit: '10' }, { key: owner.key });
+    expect(first.status).toBe(200);
+    const tag = first.headers.etag as string;
+    expect(tag).toMatch(/^"[\w-]+"$/);
+    const read = await t.get(budget(org.id), { key: owner.key });
+    expect(read.headers.etag).toBe(tag);
+    // Usage moves period_cost, not the terms' version.
+    await t.expect(201, t.post(usage(org.id), charge('1'), { key: owner.key }));
+    expect((await t.get(budget(org.id), { key: owner.key })).headers.etag).toBe(tag);
+
+    const raised = await t.call('PATCH', maxOverages(org.id), {
+      key: owner.key,
+      body: { max_overage: '5' },
+      headers: { 'if-match': tag },
+    });
+    expect(raised.status).toBe(200);
+    expect(raised.headers.etag).not.toBe(tag);
+    const stale = await t.put(
+      budget(org.id),
+      { monthly_limit: '1000' },
+      { key: owner.key, headers: { 'if-match': tag } },
+    );
+    expect(stale.status).toBe(412);
+    const after = await t.expect(200, t.get(budget(org.id), { key: owner.key }));
+    expect(after).toMatchObject({ monthly_limit: '10', max_overage: '5' });
+  });
+});
