@@ -7,7 +7,7 @@ import type {
 } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/client.js';
-import type { Keyring } from '../secrets/keyring.js';
+import { isSealed, type Keyring, SecretUnreadable } from '../secrets/keyring.js';
 import { ApiError } from './errors.js';
 import type { Principal } from './principal.js';
 
@@ -121,6 +121,32 @@ async function release(db: Queryable, callerScope: string, key: string) {
   await db.query('delete from idempotency_keys where caller_scope = $1 and key = $2', [callerScope, key]);
 }
 
+/*
+ * A kept answer may show a secret once (a new API key, an invitation token, a webhook signing
+ * secret), so with a secret key it is sealed, bound to its caller and key: the table holds no
+ * secret anyone reading the database could use.
+ */
+const answerContext = (callerScope: string, key: string) => `idempotency/${callerScope}/${key}`;
+
+function sealAnswer(keyring: Keyring | null, callerScope: string, key: string, body: string): string {
+  return keyring && body ? keyring.seal(body, answerContext(callerScope, key)) : body;
+}
+
+function openAnswer(keyring: Keyring | null, callerScope: string, key: string, body: string): string {
+  if (!isSealed(body)) return body;
+  try {
+    if (!keyring) throw new SecretUnreadable('no secret key');
+    return keyring.open(body, answerContext(callerScope, key));
+  } catch (error) {
+    if (!(error instanceof SecretUnreadable)) throw error;
+    throw new ApiError(
+      'conflict',
+      'The first answer to this Idempotency-Key was sealed under a secret key this server lacks; use a new key.',
+      'Idempotency-Key',
+    );
+  }
+}
+
 /** Expired answers are swept now and then by the writes themselves; no timer to run or stop. */
 async function sweepExpired(db: Queryable) {
   await db.query(
@@ -161,9 +187,10 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
         'Idempotency-Key',
       );
     }
+    const body = stored.response_body && openAnswer(ctx.keyring, scope, key, stored.response_body);
     reply.header('idempotent-replayed', 'true');
-    if (stored.response_body) reply.header('content-type', 'application/json; charset=utf-8');
-    return reply.code(stored.status_code!).send(stored.response_body || undefined);
+    if (body) reply.header('content-type', 'application/json; charset=utf-8');
+    return reply.code(stored.status_code!).send(body || undefined);
   };
 
   const keepTheAnswer: onSendAsyncHookHandler = async (request, reply, payload) => {
@@ -173,7 +200,13 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
     try {
       if (reply.statusCode >= 500) await release(ctx.db, claimed.callerScope, claimed.key);
       else
-        await keepAnswer(ctx.db, claimed.callerScope, claimed.key, reply.statusCode, String(payload ?? ''));
+        await keepAnswer(
+          ctx.db,
+          claimed.callerScope,
+          claimed.key,
+          reply.statusCode,
+          sealAnswer(ctx.keyring, claimed.callerScope, claimed.key, String(payload ?? '')),
+        );
     } catch (error) {
       // The write is done (or refused) whatever happens here: the client gets its answer, not the
       // failure to store it. The key stays claimed, so a retry is told the first is still running
