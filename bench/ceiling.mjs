@@ -19,8 +19,8 @@ const poolSize = Number(process.env.POOL_SIZE || 10);
 const sql = postgres(url, { max: poolSize, prepare: true, onnotice: () => {} });
 
 const COLUMNS = `id, root_id, parent_id, ancestor_ids, name, slug, friendly_name, description, domain,
-  logo_media_id, billing_account_id, connection_id, active, settings, metadata, created_at, updated_at,
-  deleted_at, deletion_id`;
+  logo_media_id, billing_account_id, connection_id, active, settings, metadata, public_metadata,
+  private_metadata, created_at, updated_at, deleted_at, deletion_id`;
 const SELECT = `select ${COLUMNS} from organizations where id = $1`;
 
 const app = Fastify({ logger: false });

@@ -260,13 +260,17 @@ const ADMIN_ROLES = ROLES.filter((role) => atLeast(role, 'admin'))
  * The select list of a list: the private metadata only where `userId` (when given) may read it,
  * null elsewhere. Null in the column rather than a flag beside it: every column of every row
  * costs the driver, and lists are the hottest reads.
+ *
+ * The organizations the user administers are read once per statement (an InitPlan) and each row's
+ * path is tested against them. A per-row probe of memberships would be as fast under a custom
+ * plan, but the generic plan of the prepared statement expects few memberships per user and
+ * filters all of them for every row: 2.5 ms instead of 0.3 for a user in 1,000 organizations.
  */
 function listColumnsSql(userId: string | undefined, params: unknown[]): string {
   if (userId === undefined) return ORG_COLUMNS;
   params.push(userId);
-  const readable = `exists (select 1 from memberships pm
-      where pm.user_id = $${params.length} and pm.organization_id = any(o.ancestor_ids || o.id)
-        and pm.role in (${ADMIN_ROLES}))`;
+  const readable = `(o.ancestor_ids || o.id) && (select array_agg(pm.organization_id) from memberships pm
+      where pm.user_id = $${params.length} and pm.role in (${ADMIN_ROLES}))`;
   return ORG_COLUMNS.replace(
     'o.private_metadata',
     `case when ${readable} then o.private_metadata end as private_metadata`,
