@@ -15,6 +15,7 @@ import { liftParameterStyles } from './http/openapi.js';
 import { sendEntityTags } from './http/preconditions.js';
 import { protect } from './http/protection.js';
 import { ErrorEnvelope } from './http/schemas.js';
+import { sharedSerializers } from './http/serialization.js';
 import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
@@ -109,6 +110,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     // Errors raised while routing, before any hook runs: answered in the envelope like the rest.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
