@@ -19,6 +19,40 @@ describeEachDatabase('Idempotency-Key', (use) => {
     expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
   });
 
+  it('keeps an answer that shows a secret once sealed, and replays the secret itself', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('secret');
+    const first = await t.post('/v1/api-keys', { name: 'sealed' }, { key: owner.key, headers: withKey(key) });
+    expect(first.status).toBe(201);
+    const stored = await t.database.db.query<{ response_body: string }>(
+      'select response_body from idempotency_keys where key = $1',
+      [key],
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.response_body).not.toContain(first.body.secret);
+    expect(stored[0]!.response_body).toMatch(/^v1\./);
+    const again = await t.post('/v1/api-keys', { name: 'sealed' }, { key: owner.key, headers: withKey(key) });
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.secret).toBe(first.body.secret);
+    // Bound to its caller and key: copied under another key it does not open.
+    const moved = t.unique('moved');
+    await t.database.db.query(
+      `insert into idempotency_keys (caller_scope, key, fingerprint, state, status_code, response_body, expires_at)
+       select caller_scope, $2, fingerprint, state, status_code, response_body, expires_at
+         from idempotency_keys where key = $1`,
+      [key, moved],
+    );
+    const copied = await t.post(
+      '/v1/api-keys',
+      { name: 'sealed' },
+      { key: owner.key, headers: withKey(moved) },
+    );
+    expect(copied.status).toBe(409);
+    expect(copied.body.error).toMatchObject({ code: 'conflict', param: 'Idempotency-Key' });
+  });
+
   it('refuses the same key for a different request with 422 and changes nothing', async () => {
     const t = use();
     const owner = await t.userWithKey();
