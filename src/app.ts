@@ -18,6 +18,7 @@ import { ErrorEnvelope } from './http/schemas.js';
 import { sharedSerializers } from './http/serialization.js';
 import { refuseUnknownQueryParameters, refuseUnstorableText, validatorCompiler } from './http/validation.js';
 import { Credentials } from './modules/api-keys/credentials.js';
+import { followCredentialChanges } from './modules/api-keys/revocations.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { ApiKey, CreatedApiKey } from './modules/api-keys/schemas.js';
 import { auditEventRoutes } from './modules/audit-events/routes.js';
@@ -140,6 +141,12 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
   // Stops polling and waits for sends in flight before the database closes.
   app.addHook('onClose', async () => webhooks.stop());
   app.addHook('onClose', () => credentials.close());
+  // Revocations made on other instances reach this one's caches as they commit.
+  let stopFollowing: (() => Promise<void>) | undefined;
+  app.addHook('onReady', async () => {
+    stopFollowing = await followCredentialChanges(db, ctx);
+  });
+  app.addHook('onClose', async () => stopFollowing?.());
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();

@@ -18,6 +18,16 @@ export interface Database extends Queryable {
   readonly url?: string;
   /** Statements and transactions running now, for the metrics. */
   readonly busy: Busy;
+  /**
+   * LISTEN on `channel` over a connection of its own, re-established after a loss (`onListen`
+   * runs each time it is listening again); answers a function that stops. Only PostgreSQL has it:
+   * an embedded database has one process, which hears nothing it did not do itself.
+   */
+  listen?(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onListen: () => void,
+  ): Promise<() => Promise<void>>;
 }
 
 export interface Busy {
@@ -187,6 +197,10 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     transaction: (work) => counted(busy, 'transactions', () => withRetry(() => attempt(work))),
     ping: async () => {
       await sql.unsafe('select 1');
+    },
+    listen: async (channel, onNotify, onListen) => {
+      const { unlisten } = await sql.listen(channel, onNotify, onListen);
+      return unlisten;
     },
     close: () => sql.end({ timeout: 5 }),
   };

@@ -15,11 +15,14 @@ const MAX_CACHE_ENTRIES = 10_000;
 
 /**
  * Turns a bearer secret into a principal. Lookups are cached for a few seconds so an
- * authenticated read costs one statement, not two; a revocation evicts the key here at once,
- * and other instances drop it when their entry expires.
+ * authenticated read costs one statement, not two; a revocation evicts the key here at once, and
+ * on other instances as soon as its announcement reaches them (revocations.ts), else when their
+ * entry expires.
  */
 export class Credentials {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Moves on every eviction, so a lookup that raced a revocation does not cache what it read. */
+  private generation = 0;
   private readonly used = new Set<string>();
   private readonly flushTimer: NodeJS.Timeout;
 
@@ -38,10 +41,11 @@ export class Credentials {
     const now = Date.now();
     let entry = this.cache.get(hash);
     if (!entry || now - entry.loadedAt >= this.ttlMs) {
+      const generation = this.generation;
       const row = await findCredential(this.db, hash);
       if (!row) throw invalidKey();
       entry = { row, principal: toPrincipal(row), loadedAt: now };
-      if (this.ttlMs > 0) this.remember(hash, entry);
+      if (this.ttlMs > 0 && generation === this.generation) this.remember(hash, entry);
     }
     const { row } = entry;
     if (row.revoked_at) throw new ApiError('invalid_api_key', 'The API key has been revoked.');
@@ -55,11 +59,13 @@ export class Credentials {
 
   /** Drops a key from this instance's cache: called in the same request that revoked it. */
   forget(keyId: string): void {
+    this.generation++;
     for (const [hash, entry] of this.cache) if (entry.row.id === keyId) this.cache.delete(hash);
   }
 
   /** Drops the organization keys of these organizations (a deleted subtree). */
   forgetOrganizations(organizationIds: readonly string[]): void {
+    this.generation++;
     const gone = new Set(organizationIds);
     for (const [hash, entry] of this.cache) {
       if (entry.row.organization_id && gone.has(entry.row.organization_id)) this.cache.delete(hash);
@@ -68,7 +74,14 @@ export class Credentials {
 
   /** Drops the personal keys of a deleted user. */
   forgetUser(userId: string): void {
+    this.generation++;
     for (const [hash, entry] of this.cache) if (entry.row.user_id === userId) this.cache.delete(hash);
+  }
+
+  /** Drops every cached key: what a missed or too large announcement calls for. */
+  forgetAll(): void {
+    this.generation++;
+    this.cache.clear();
   }
 
   async flushLastUsed(): Promise<void> {

@@ -18,6 +18,7 @@ import {
   listApiKeys,
   revokeApiKey as revokeApiKeyRow,
 } from './queries.js';
+import { announceCredentialChange, forgetCredentials } from './revocations.js';
 import type {
   ApiKey,
   CreateApiKeyBody,
@@ -242,6 +243,7 @@ export async function revokeKey(ctx: AppContext, principal: Principal, keyId: st
     const key = await findApiKey(tx, keyId);
     if (!key || !(await mayManage(tx, principal, key))) throw notFound('API key', 'key_id');
     const revoked = (await revokeApiKeyRow(tx, key.id))!;
+    await announceCredentialChange(tx, { key: key.id });
     await recordAuditEvent(tx, principal, {
       action: 'api_key.revoked',
       organization: revoked.organization_id
@@ -253,7 +255,7 @@ export async function revokeKey(ctx: AppContext, principal: Principal, keyId: st
     });
     return revoked;
   });
-  ctx.credentials.forget(row.id);
+  forgetCredentials(ctx, { key: row.id });
   return presentApiKey(row);
 }
 

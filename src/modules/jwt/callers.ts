@@ -51,6 +51,12 @@ export class JwtCallers {
     for (const [subject, entry] of this.cache) if (entry.user.id === userId) this.cache.delete(subject);
   }
 
+  /** Drops every cached user. */
+  forgetAll(): void {
+    this.generation++;
+    this.cache.clear();
+  }
+
   private async verify(token: string) {
     try {
       return await this.verifier.verify(token);

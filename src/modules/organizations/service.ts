@@ -7,6 +7,7 @@ import { type PageQueryInput, type PageResult, pageRequest, toPage } from '../..
 import type { IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { announceCredentialChange, forgetCredentials } from '../api-keys/revocations.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { ensureSeatFor } from '../licenses/coverage.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
@@ -277,6 +278,7 @@ export async function deleteOrganization(
   const removed = await ctx.db.transaction(async (tx) => {
     const org = await reachForRemoval(tx, principal, ref, false, ifMatch);
     const removed = await softDeleteSubtree(tx, org.id, uuidv7());
+    await announceCredentialChange(tx, { organizations: removed });
     await recordAuditEvent(tx, principal, {
       action: 'organization.deleted',
       organization: org,
@@ -287,7 +289,7 @@ export async function deleteOrganization(
     return removed;
   });
   // Organization keys of the removed subtree must stop working now, not when their cache entry ages out.
-  ctx.credentials.forgetOrganizations(removed);
+  forgetCredentials(ctx, { organizations: removed });
 }
 
 /** Brings back exactly what the delete of this organization removed. */

@@ -8,6 +8,7 @@ import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import { type Principal, requireAdmin, requireScope } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
 import { revokeUserKeys } from '../api-keys/queries.js';
+import { announceCredentialChange, forgetCredentials } from '../api-keys/revocations.js';
 import { recordAuditEvent } from '../audit-events/record.js';
 import { deleteUserMemberships, organizationsOnlyOwnedBy } from '../members/queries.js';
 import { presentUser } from './present.js';
@@ -112,6 +113,8 @@ export async function updateUser(
       throw new ApiError('forbidden', 'Organization keys cannot edit users.');
     if (changes.email === null) throw new ApiError('invalid_request', 'email cannot be null.', 'email');
     const updated = await updateUserRow(tx, user.id, changes);
+    // A JWT whose `sub` was this user's external_id must stop reaching it at once, everywhere.
+    if (changes.external_id !== undefined) await announceCredentialChange(tx, { user: user.id });
     await recordAuditEvent(tx, principal, {
       action: 'user.updated',
       organization: null,
@@ -121,8 +124,7 @@ export async function updateUser(
     });
     return updated;
   });
-  // A JWT whose `sub` was this user's external_id must stop reaching it at once.
-  if (changes.external_id !== undefined) ctx.jwt?.forgetUser(userId);
+  if (changes.external_id !== undefined) forgetCredentials(ctx, { user: userId });
   return presentUser(row);
 }
 
@@ -152,6 +154,7 @@ export async function deleteUser(
     }
     await deleteUserMemberships(tx, user.id);
     await revokeUserKeys(tx, user.id);
+    await announceCredentialChange(tx, { user: user.id });
     await softDeleteUser(tx, user.id);
     await recordAuditEvent(tx, principal, {
       action: 'user.deleted',
@@ -160,6 +163,5 @@ export async function deleteUser(
       before: presentUser(user),
     });
   });
-  ctx.credentials.forgetUser(userId);
-  ctx.jwt?.forgetUser(userId);
+  forgetCredentials(ctx, { user: userId });
 }
