@@ -146,6 +146,7 @@ describeEachDatabase(
       );
       expect(text).toContain('orgstack_http_request_duration_seconds_bucket');
       expect(text).toContain('orgstack_db_statements_in_flight');
+      expect(text).toMatch(/orgstack_db_pool_size [1-9]/);
       expect(text).toMatch(/orgstack_webhook_deliveries\{status="pending"\} \d+/);
       expect(text).not.toContain(org.id);
     });

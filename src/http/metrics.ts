@@ -33,6 +33,14 @@ export function serveMetrics(app: FastifyInstance, ctx: AppContext): Registry {
     },
   });
   new Gauge({
+    name: 'orgstack_db_pool_size',
+    help: 'Connections the database pool may open (statements in flight beyond it wait for one).',
+    registers: [registry],
+    collect() {
+      this.set(ctx.db.kind === 'postgres' ? ctx.config.dbPoolSize : 1);
+    },
+  });
+  new Gauge({
     name: 'orgstack_db_transactions_in_flight',
     help: 'Database transactions open now.',
     registers: [registry],
