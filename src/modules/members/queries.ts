@@ -291,16 +291,6 @@ export async function deleteUserMemberships(db: Queryable, userId: string): Prom
   await withdrawAllReach(db, userId);
 }
 
-/** The highest role the user holds on the organization or an ancestor (`path`), read afresh. */
-export async function findCallerRole(db: Queryable, userId: string, path: string[]): Promise<Role | null> {
-  const rows = await db.query<{ role: Role }>(
-    `select role from memberships where user_id = $1 and organization_id = any($2::uuid[])
-      order by array_position(array['viewer','member','admin','owner']::text[], role) desc limit 1`,
-    [userId, path],
-  );
-  return rows[0]?.role ?? null;
-}
-
 /** The roles the user holds directly on organizations of `path`, by organization id. */
 export async function directRolesOnPath(
   db: Queryable,
