@@ -492,6 +492,14 @@ export const usageRecords = pgTable(
   ],
 );
 
+/** What every usage rollup adds up, and the root it is sharded by. */
+const usageAmounts = {
+  rootId: uuid('root_id').notNull(),
+  bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  cost: numeric('cost').notNull(),
+  recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+};
+
 /**
  * Usage rollups, upserted in the transaction of each batch; cost summaries read these, never the
  * records. Three grains, so a long range reads few rows however many pipelines there are:
@@ -508,10 +516,7 @@ export const usageHourly = pgTable(
     hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
     billingType: text('billing_type').notNull(),
     pipelineId: text('pipeline_id').notNull(),
-    rootId: uuid('root_id').notNull(),
-    bytes: bigint('bytes', { mode: 'number' }).notNull(),
-    cost: numeric('cost').notNull(),
-    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+    ...usageAmounts,
   },
   (t) => [
     // One storage type over a range of hours is one range of this key.
@@ -532,10 +537,7 @@ export const usageHourlyTotals = pgTable(
     storageType: text('storage_type').notNull(),
     hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
     billingType: text('billing_type').notNull(),
-    rootId: uuid('root_id').notNull(),
-    bytes: bigint('bytes', { mode: 'number' }).notNull(),
-    cost: numeric('cost').notNull(),
-    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+    ...usageAmounts,
   },
   (t) => [
     primaryKey({
@@ -555,10 +557,7 @@ export const usageDaily = pgTable(
     day: timestamp('day', { withTimezone: true, precision: 3 }).notNull(),
     billingType: text('billing_type').notNull(),
     pipelineId: text('pipeline_id').notNull(),
-    rootId: uuid('root_id').notNull(),
-    bytes: bigint('bytes', { mode: 'number' }).notNull(),
-    cost: numeric('cost').notNull(),
-    recordCount: bigint('record_count', { mode: 'number' }).notNull(),
+    ...usageAmounts,
   },
   (t) => [
     primaryKey({
