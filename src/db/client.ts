@@ -139,6 +139,7 @@ function reconnectDelaySeconds(failures: number): number {
 }
 
 export async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  let ended = false;
   const gates = new Set<TransactionGate>();
   const sql = postgres(url, {
     max: poolSize,
@@ -200,8 +201,15 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     },
     listen: async (channel, onNotify, onListen) => {
       const { unlisten } = await sql.listen(channel, onNotify, onListen);
-      return unlisten;
+      // Ending the pool ends its listening connection too, so after close there is nothing left to
+      // stop, and an UNLISTEN sent then could only fail.
+      return async () => {
+        if (!ended) await unlisten();
+      };
     },
-    close: () => sql.end({ timeout: 5 }),
+    close: () => {
+      ended = true;
+      return sql.end({ timeout: 5 });
+    },
   };
 }
