@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // Run by `npm run test:faults` (vitest.faults.config.ts): they start servers and clusters of their own.
     exclude: [...configDefaults.exclude, 'test/faults/**'],
+    globalSetup: ['test/helpers/pglite-template.ts'],
     pool: 'forks',
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     maxWorkers: 2,

@@ -60,14 +60,18 @@ async function withRetry<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
+/**
+ * The embedded database in `dataDir`, or in memory when there is none. `loadDataDir` starts it from
+ * a tarball `dumpDataDir` wrote instead of an empty cluster (tests start from a migrated one).
+ */
+export async function openPglite(dataDir: string | undefined, loadDataDir?: Blob): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   // Loaded on demand: a server on PostgreSQL never pays for the embedded engine's memory.
   const [{ PGlite }, { pg_trgm }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('@electric-sql/pglite/contrib/pg_trgm'),
   ]);
-  const pg = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+  const pg = await PGlite.create({ dataDir, loadDataDir, extensions: { pg_trgm } });
   const busy: Busy = { statements: 0, transactions: 0 };
   const run = <T>(q: Pick<PGlite, 'query'>, text: string, params?: unknown[]) =>
     counted(busy, 'statements', async () => (await q.query<T>(text, params as unknown[])).rows);

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { type Database, openPglite, openPostgres } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 
@@ -17,10 +19,17 @@ export interface Backend {
 /** The server to create test databases on, when one is configured. */
 export const postgresUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 
+let template: Promise<Blob> | undefined;
+/** The migrated database every embedded test database starts from (test/helpers/pglite-template.ts). */
+function pgliteTemplate(): Promise<Blob> {
+  template ??= readFile(inject('pgliteTemplate')).then((bytes) => new Blob([bytes]));
+  return template;
+}
+
 const pglite: Backend = {
   name: 'pglite',
   async create() {
-    const db = await openPglite(undefined);
+    const db = await openPglite(undefined, await pgliteTemplate());
     await migrate(db);
     return { db, drop: () => db.close() };
   },
