@@ -176,7 +176,50 @@ describeEachDatabase('Idempotency-Key', (use) => {
     const again = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('idempotency_key_in_progress');
+    // The claim committed with the organization, so even once it is old it is never run again.
+    await t.database.db.query(
+      `update idempotency_keys set created_at = created_at - interval '6 minutes' where key = $1`,
+      [key],
+    );
+    const later = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    expect(later.status).toBe(409);
+    expect(later.body.error).toMatchObject({ code: 'idempotency_answer_lost', param: 'Idempotency-Key' });
     const mine = await t.expect(200, t.get('/v1/organizations', { key: owner.key, query: { limit: 100 } }));
     expect(mine.data.filter((org: any) => org.name === body.name)).toHaveLength(1);
+  });
+
+  it('takes over a claim abandoned before anything committed, and marks claims whose write rolled back as not committed', async () => {
+    const t = use();
+    const owner = await t.userWithKey();
+    const key = t.unique('abandoned');
+    const body = { name: t.unique('Abandoned') };
+    // A claim as a process that died before its transaction committed leaves it.
+    await t.database.db.query(
+      `insert into idempotency_keys (caller_scope, key, fingerprint, state, created_at, expires_at)
+       values ($1, $2, 'left by a dead process', 'started', now() - interval '6 minutes', now() + interval '1 day')`,
+      [`user:${owner.user.id}`, key],
+    );
+    const created = await t.post('/v1/organizations', body, { key: owner.key, headers: withKey(key) });
+    expect(created.status).toBe(201);
+    const [claim] = await t.database.db.query<{ state: string }>(
+      'select state from idempotency_keys where key = $1',
+      [key],
+    );
+    expect(claim!.state).toBe('completed');
+    // A write refused inside its transaction leaves its claim uncommitted: its 4xx is what is kept.
+    const refusedKey = t.unique('refused');
+    const taken = await t.post(
+      '/v1/organizations',
+      { name: 'Taken', slug: created.body.slug },
+      { key: owner.key, headers: withKey(refusedKey) },
+    );
+    expect(taken.status).toBe(409);
+    const replayed = await t.post(
+      '/v1/organizations',
+      { name: 'Taken', slug: created.body.slug },
+      { key: owner.key, headers: withKey(refusedKey) },
+    );
+    expect(replayed.status).toBe(409);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
   });
 });

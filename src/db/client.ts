@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { withCommitHook } from './commit-hooks.js';
 
 /** Anything that runs SQL: the database itself or an open transaction. Queries take this. */
 export interface Queryable {
@@ -82,7 +83,10 @@ export async function openPglite(dataDir: string | undefined, loadDataDir?: Blob
     query: (text, params) => run(pg, text, params),
     transaction: (work) =>
       counted(busy, 'transactions', () =>
-        withRetry(() => pg.transaction((tx) => work({ query: (text, params) => run(tx, text, params) }))),
+        withRetry(() => {
+          const hooked = withCommitHook(work);
+          return pg.transaction((tx) => hooked({ query: (text, params) => run(tx, text, params) }));
+        }),
       ),
     ping: async () => {
       await pg.query('select 1');
@@ -199,7 +203,8 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     url,
     busy,
     query: (text, params) => run(sql, text, params),
-    transaction: (work) => counted(busy, 'transactions', () => withRetry(() => attempt(work))),
+    transaction: (work) =>
+      counted(busy, 'transactions', () => withRetry(() => attempt(withCommitHook(work)))),
     ping: async () => {
       await sql.unsafe('select 1');
     },

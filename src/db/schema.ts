@@ -214,7 +214,9 @@ export const idempotencyKeys = pgTable(
   (t) => [
     primaryKey({ columns: [t.callerScope, t.key] }),
     index('idempotency_keys_expiry_idx').on(t.expiresAt),
-    check('idempotency_keys_state_check', sql`${t.state} in ('started', 'completed')`),
+    // started: claimed, nothing committed yet; committed: the change committed, its answer not yet
+    // kept; completed: the answer is kept.
+    check('idempotency_keys_state_check', sql`${t.state} in ('started', 'committed', 'completed')`),
   ],
 );
 

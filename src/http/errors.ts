@@ -40,6 +40,7 @@ export const ERROR_STATUS = {
   invitation_already_accepted: 409,
   duplicate_entry: 409,
   idempotency_key_in_progress: 409,
+  idempotency_answer_lost: 409,
   parent_deleted: 409,
   license_assigned_elsewhere: 409,
   integration_already_connected: 409,

@@ -7,6 +7,7 @@ import type {
 } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/client.js';
+import { withBeforeCommit } from '../db/commit-hooks.js';
 import { isSealed, type Keyring, SecretUnreadable } from '../secrets/keyring.js';
 import { ApiError } from './errors.js';
 import type { Principal } from './principal.js';
@@ -16,8 +17,13 @@ import type { Principal } from './principal.js';
  * kept for 24 hours, per caller, and a retry with the same key and the same request gets that
  * answer again instead of a second write. The same key on a different request is 422; a retry
  * while the first is still running is 409. Answers of 500 and above are not kept, so a retry after
- * a server failure runs again. A claim left behind by a process that died mid-request is taken
- * over after STALE_AFTER.
+ * a server failure runs again.
+ *
+ * The claim is marked `committed` by the last statement of every transaction the request opens,
+ * so it commits with the change or not at all. A claim left `started` by a process that died
+ * mid-request therefore changed nothing, and is taken over after STALE_AFTER; one left
+ * `committed` (the process died between the commit and keeping the answer) is never run again:
+ * a retry is told the write happened and its answer is lost (409).
  */
 
 const HEADER = 'idempotency-key';
@@ -34,7 +40,9 @@ declare module 'fastify' {
 
 interface StoredAnswer {
   fingerprint: string;
-  state: 'started' | 'completed';
+  state: 'started' | 'committed' | 'completed';
+  /** The claim is older than STALE_AFTER. */
+  stale: boolean;
   status_code: number | null;
   response_body: string | null;
 }
@@ -102,7 +110,9 @@ async function findAnswer(
   key: string,
 ): Promise<StoredAnswer | undefined> {
   const rows = await db.query<StoredAnswer>(
-    `select fingerprint, state, status_code, response_body from idempotency_keys
+    `select fingerprint, state, status_code, response_body,
+            created_at < now() - interval '${STALE_AFTER}' as stale
+       from idempotency_keys
       where caller_scope = $1 and key = $2`,
     [callerScope, key],
   );
@@ -117,8 +127,20 @@ async function keepAnswer(db: Queryable, callerScope: string, key: string, statu
   );
 }
 
+/** Frees the key for a retry, unless the write committed: that one must never run twice. */
 async function release(db: Queryable, callerScope: string, key: string) {
-  await db.query('delete from idempotency_keys where caller_scope = $1 and key = $2', [callerScope, key]);
+  await db.query(`delete from idempotency_keys where caller_scope = $1 and key = $2 and state = 'started'`, [
+    callerScope,
+    key,
+  ]);
+}
+
+async function markCommitted(tx: Queryable, callerScope: string, key: string) {
+  await tx.query(
+    `update idempotency_keys set state = 'committed'
+      where caller_scope = $1 and key = $2 and state = 'started'`,
+    [callerScope, key],
+  );
 }
 
 /*
@@ -173,18 +195,26 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
       return;
     }
     const stored = await findAnswer(ctx.db, scope, key);
-    // Expired and swept between the two statements: rare enough to ask for a retry.
-    if (!stored || stored.state === 'started') {
-      throw new ApiError(
-        'idempotency_key_in_progress',
-        'A request with this Idempotency-Key is still running.',
-      );
-    }
-    if (stored.fingerprint !== print) {
+    if (stored && stored.fingerprint !== print) {
       throw new ApiError(
         'idempotency_key_reused',
         'This Idempotency-Key was used for a different request; use a new key.',
         'Idempotency-Key',
+      );
+    }
+    if (stored?.state === 'committed' && stored.stale) {
+      throw new ApiError(
+        'idempotency_answer_lost',
+        'The request with this Idempotency-Key was carried out, but the server stopped before it ' +
+          'could keep the answer. Read the resource to see the result; retrying would do it twice.',
+        'Idempotency-Key',
+      );
+    }
+    // Expired and swept between the two statements: rare enough to ask for a retry.
+    if (stored?.state !== 'completed') {
+      throw new ApiError(
+        'idempotency_key_in_progress',
+        'A request with this Idempotency-Key is still running.',
       );
     }
     const body = stored.response_body && openAnswer(ctx.keyring, scope, key, stored.response_body);
@@ -220,6 +250,15 @@ export function idempotentWrites(app: FastifyInstance, ctx: AppContext) {
     const methods = [route.method].flat();
     if (!methods.some((method) => WRITES.has(method))) return;
     route.preHandler = [replayOrClaim, ...[route.preHandler ?? []].flat()];
+    const handler = route.handler;
+    route.handler = function markedCommitted(request, reply) {
+      const claimed = request.idempotency;
+      if (!claimed) return handler.call(this, request, reply);
+      return withBeforeCommit(
+        (tx) => markCommitted(tx, claimed.callerScope, claimed.key),
+        () => handler.call(this, request, reply),
+      );
+    };
     route.onSend = [...[route.onSend ?? []].flat(), keepTheAnswer];
     if (!route.schema || route.schema.headers) return;
     // Declared for the OpenAPI document; replayOrClaim checks the value itself.
