@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { CompatId } from '../config.js';
+import type { AppContext } from '../context.js';
+
+/**
+ * A router that answers one existing product's organization API at its own paths, in its own
+ * shapes, by calling the same services as `/v1`: no rule lives here twice. `docs/compat.md` maps
+ * every endpoint to its native route.
+ */
+export interface CompatRouter {
+  id: CompatId;
+  /** Where its paths start; every route it registers is under this prefix. */
+  prefix: string;
+  /** The OpenAPI tag its operations carry, with the tag's description. */
+  tag: { name: string; description: string };
+  register(app: FastifyInstance, ctx: AppContext): Promise<void>;
+}
+
+/** Every compatibility router, in the order of their ids. */
+export const COMPAT_ROUTERS: CompatRouter[] = [];
+
+/** The OpenAPI tags of the routers switched on. */
+export function compatTags(enabled: readonly CompatId[]) {
+  return COMPAT_ROUTERS.filter((router) => enabled.includes(router.id)).map((router) => router.tag);
+}
+
+/** Registers the routers `ORGSTACK_COMPAT` switches on, inside an authenticated scope. */
+export async function registerCompatRouters(app: FastifyInstance, ctx: AppContext) {
+  for (const router of COMPAT_ROUTERS) {
+    if (!ctx.config.compat.includes(router.id)) continue;
+    await app.register(async (scope) => router.register(scope, ctx), { prefix: router.prefix });
+  }
+}
+
+/** True for a URL a switched-on router answers: its query strings are as strict as `/v1`'s. */
+export function isCompatUrl(url: string, enabled: readonly CompatId[]): boolean {
+  return COMPAT_ROUTERS.some((router) => enabled.includes(router.id) && url.startsWith(`${router.prefix}/`));
+}
