@@ -346,6 +346,8 @@ describeEachDatabase('every operation survives random input', (use) => {
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
         child: [team.id, team.slug],
+        organization_id: [org.id, org.slug],
+        child_organization_id: [team.id, team.slug],
         user_id: [owner.user.id, other.user.id],
         key_id: [key.id],
         id: [webhook.id],
