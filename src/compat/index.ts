@@ -3,6 +3,7 @@ import type { CompatId } from '../config.js';
 import type { AppContext } from '../context.js';
 import { refuseUnknownQueryParameters } from '../http/validation.js';
 import { seed000 } from './seed-000/index.js';
+import { seed003 } from './seed-003/index.js';
 
 /**
  * A router that answers one existing product's organization API at its own paths, in its own
@@ -19,7 +20,7 @@ export interface CompatRouter {
 }
 
 /** Every compatibility router, in the order of their ids. */
-export const COMPAT_ROUTERS: CompatRouter[] = [seed000];
+export const COMPAT_ROUTERS: CompatRouter[] = [seed000, seed003];
 
 /** The OpenAPI tags of the routers switched on. */
 export function compatTags(enabled: readonly CompatId[]) {

@@ -1,5 +1,6 @@
 import type { RouteCase } from '../helpers/isolation.js';
 import { COMPAT_000_ROUTES } from './compat-000.js';
+import { COMPAT_003_ROUTES } from './compat-003.js';
 
 /** The compatibility routers' routes in the isolation matrix: one table per router, joined here. */
-export const COMPAT_ROUTES: Record<string, RouteCase> = { ...COMPAT_000_ROUTES };
+export const COMPAT_ROUTES: Record<string, RouteCase> = { ...COMPAT_000_ROUTES, ...COMPAT_003_ROUTES };
