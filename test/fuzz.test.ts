@@ -357,6 +357,7 @@ describeEachDatabase('every operation survives random input', (use) => {
         invitation_id: [invitation.id],
         link_id: [link.id],
         role_id: [role.id, role.key, 'admin'],
+        '/admin/v1/organizations/{slug} slug': [org.slug, team.slug],
         any: ids,
       };
       await check(t, op, fixtures, [

@@ -1,4 +1,5 @@
 import type { RouteCase } from '../helpers/isolation.js';
+import { COMPAT_001_ROUTES } from './compat-001.js';
 
 /** The compatibility routers' routes in the isolation matrix: one table per router, joined here. */
-export const COMPAT_ROUTES: Record<string, RouteCase> = {};
+export const COMPAT_ROUTES: Record<string, RouteCase> = { ...COMPAT_001_ROUTES };
