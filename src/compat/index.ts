@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CompatId } from '../config.js';
 import type { AppContext } from '../context.js';
 import { seed001 } from './seed-001/index.js';
+import { seed002 } from './seed-002/index.js';
 
 /**
  * A router that answers one existing product's organization API at its own paths, in its own
@@ -18,7 +19,7 @@ export interface CompatRouter {
 }
 
 /** Every compatibility router, in the order of their ids. */
-export const COMPAT_ROUTERS: CompatRouter[] = [seed001];
+export const COMPAT_ROUTERS: CompatRouter[] = [seed001, seed002];
 
 /** The OpenAPI tags of the routers switched on. */
 export function compatTags(enabled: readonly CompatId[]) {
