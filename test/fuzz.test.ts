@@ -359,6 +359,15 @@ describeEachDatabase('every operation survives random input', (use) => {
         invitation_id: [invitation.id],
         link_id: [link.id],
         role_id: [role.id, role.key, 'admin'],
+        '/admin/v1/organizations/{slug} slug': [org.slug, team.slug],
+        '/api/organizations/{id} id': [org.id, org.slug, '@current'],
+        '/api/organizations/{organization_id}/integrations organization_id': [org.id],
+        '/api/organizations/{organization_id}/integrations/{id} organization_id': [org.id],
+        '/api/organizations/{organization_id}/integrations/{id} id': [integration.id],
+        '/api/organizations/{organization_id}/integrations/{id}/environment-mapping organization_id': [
+          org.id,
+        ],
+        '/api/organizations/{organization_id}/integrations/{id}/environment-mapping id': [integration.id],
         any: ids,
       };
       await check(t, op, fixtures, [

@@ -3,6 +3,8 @@ import type { CompatId } from '../config.js';
 import type { AppContext } from '../context.js';
 import { refuseUnknownQueryParameters } from '../http/validation.js';
 import { seed000 } from './seed-000/index.js';
+import { seed001 } from './seed-001/index.js';
+import { seed002 } from './seed-002/index.js';
 import { seed003 } from './seed-003/index.js';
 
 /**
@@ -20,7 +22,7 @@ export interface CompatRouter {
 }
 
 /** Every compatibility router, in the order of their ids. */
-export const COMPAT_ROUTERS: CompatRouter[] = [seed000, seed003];
+export const COMPAT_ROUTERS: CompatRouter[] = [seed000, seed001, seed002, seed003];
 
 /** The OpenAPI tags of the routers switched on. */
 export function compatTags(enabled: readonly CompatId[]) {
