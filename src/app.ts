@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { compatTags, isCompatUrl, registerCompatRouters } from './compat/index.js';
+import { compatTags, registerCompatRouters } from './compat/index.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
@@ -157,7 +157,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
   const limiters = await protect(app, config.http, config.redisUrl);
   serveMetrics(app, ctx);
   acceptOnlyJson(app);
-  refuseUnknownQueryParameters(app, (url) => url.startsWith('/v1/') || isCompatUrl(url, config.compat));
+  refuseUnknownQueryParameters(app, (url) => url.startsWith('/v1/'));
   refuseUnstorableText(app);
   const sharedSchemas = [
     ErrorEnvelope,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CompatId } from '../config.js';
 import type { AppContext } from '../context.js';
+import { refuseUnknownQueryParameters } from '../http/validation.js';
 
 /**
  * A router that answers one existing product's organization API at its own paths, in its own
@@ -24,15 +25,20 @@ export function compatTags(enabled: readonly CompatId[]) {
   return COMPAT_ROUTERS.filter((router) => enabled.includes(router.id)).map((router) => router.tag);
 }
 
-/** Registers the routers `ORGSTACK_COMPAT` switches on, inside an authenticated scope. */
+/**
+ * Registers the routers `ORGSTACK_COMPAT` switches on, inside an authenticated scope. Their query
+ * strings are as strict as `/v1`'s: the hook is set in each router's own scope, so it reaches the
+ * routes that router registers and nothing else (a router at the root leaves `/healthz` alone).
+ */
 export async function registerCompatRouters(app: FastifyInstance, ctx: AppContext) {
   for (const router of COMPAT_ROUTERS) {
     if (!ctx.config.compat.includes(router.id)) continue;
-    await app.register(async (scope) => router.register(scope, ctx), { prefix: router.prefix });
+    await app.register(
+      async (scope) => {
+        refuseUnknownQueryParameters(scope, () => true);
+        await router.register(scope, ctx);
+      },
+      { prefix: router.prefix },
+    );
   }
-}
-
-/** True for a URL a switched-on router answers: its query strings are as strict as `/v1`'s. */
-export function isCompatUrl(url: string, enabled: readonly CompatId[]): boolean {
-  return COMPAT_ROUTERS.some((router) => enabled.includes(router.id) && url.startsWith(`${router.prefix}/`));
 }
