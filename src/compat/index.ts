@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CompatId } from '../config.js';
 import type { AppContext } from '../context.js';
 import { refuseUnknownQueryParameters } from '../http/validation.js';
+import { seed004 } from './seed-004/index.js';
 
 /**
  * A router that answers one existing product's organization API at its own paths, in its own
@@ -18,7 +19,7 @@ export interface CompatRouter {
 }
 
 /** Every compatibility router, in the order of their ids. */
-export const COMPAT_ROUTERS: CompatRouter[] = [];
+export const COMPAT_ROUTERS: CompatRouter[] = [seed004];
 
 /** The OpenAPI tags of the routers switched on. */
 export function compatTags(enabled: readonly CompatId[]) {
