@@ -1,7 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase, TEST_JWT_SECRET, type TestApp } from './helpers/app.js';
-import { signHs256 } from './helpers/jwt.js';
 import type { RouteCase, Victim } from './helpers/isolation.js';
+import { signHs256 } from './helpers/jwt.js';
 import { usageRecord } from './helpers/usage.js';
 import { COMPAT_ROUTES } from './isolation/compat.js';
 
