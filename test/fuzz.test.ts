@@ -345,6 +345,7 @@ describeEachDatabase('every operation survives random input', (use) => {
       ];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
+        org_id: [org.id],
         child: [team.id, team.slug],
         organization_id: [org.id, org.slug],
         child_organization_id: [team.id, team.slug],

@@ -6,6 +6,7 @@ import { seed000 } from './seed-000/index.js';
 import { seed001 } from './seed-001/index.js';
 import { seed002 } from './seed-002/index.js';
 import { seed003 } from './seed-003/index.js';
+import { seed004 } from './seed-004/index.js';
 
 /**
  * A router that answers one existing product's organization API at its own paths, in its own
@@ -22,7 +23,7 @@ export interface CompatRouter {
 }
 
 /** Every compatibility router, in the order of their ids. */
-export const COMPAT_ROUTERS: CompatRouter[] = [seed000, seed001, seed002, seed003];
+export const COMPAT_ROUTERS: CompatRouter[] = [seed000, seed001, seed002, seed003, seed004];
 
 /** The OpenAPI tags of the routers switched on. */
 export function compatTags(enabled: readonly CompatId[]) {
