@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { compatTags, registerCompatRouters } from './compat/index.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
@@ -156,7 +157,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
   const limiters = await protect(app, config.http, config.redisUrl);
   serveMetrics(app, ctx);
   acceptOnlyJson(app);
-  refuseUnknownQueryParameters(app, '/v1/');
+  refuseUnknownQueryParameters(app, (url) => url.startsWith('/v1/'));
   refuseUnstorableText(app);
   const sharedSchemas = [
     ErrorEnvelope,
@@ -195,6 +196,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
         description: 'Organizations, teams, users, memberships and API keys for multi-tenant software.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      tags: compatTags(config.compat),
       security: [{ bearer: [] }],
     },
     refResolver: {
@@ -207,31 +209,37 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes(ctx));
-  await app.register(
-    async (v1) => {
-      requireCredential(v1, ctx);
-      if (limiters.perKey) v1.addHook('onRequest', limiters.perKey);
-      idempotentWrites(v1, ctx);
-      sendEntityTags(v1);
-      await v1.register(meRoutes(ctx));
-      await v1.register(userRoutes(ctx));
-      await v1.register(organizationRoutes(ctx));
-      await v1.register(memberRoutes(ctx));
-      await v1.register(membershipRoutes(ctx));
-      await v1.register(apiKeyRoutes(ctx));
-      await v1.register(auditEventRoutes(ctx));
-      await v1.register(webhookRoutes(ctx));
-      await v1.register(projectRoutes(ctx));
-      await v1.register(licenseRoutes(ctx));
-      await v1.register(deploymentRoutes(ctx));
-      await v1.register(integrationRoutes(ctx));
-      await v1.register(usageRoutes(ctx));
-      await v1.register(budgetRoutes(ctx));
-      await v1.register(invitationRoutes(ctx));
-      await v1.register(inviteLinkRoutes(ctx));
-      await v1.register(roleRoutes(ctx));
-    },
-    { prefix: '/v1' },
-  );
+  // Everything below needs a credential: the native API and the compatibility routers alike.
+  await app.register(async (api) => {
+    requireCredential(api, ctx);
+    if (limiters.perKey) api.addHook('onRequest', limiters.perKey);
+    idempotentWrites(api, ctx);
+    sendEntityTags(api);
+    await api.register(nativeRoutes(ctx), { prefix: '/v1' });
+    await registerCompatRouters(api, ctx);
+  });
   return app;
+}
+
+/** The native API, mounted under `/v1`. */
+function nativeRoutes(ctx: AppContext) {
+  return async (v1: FastifyInstance) => {
+    await v1.register(meRoutes(ctx));
+    await v1.register(userRoutes(ctx));
+    await v1.register(organizationRoutes(ctx));
+    await v1.register(memberRoutes(ctx));
+    await v1.register(membershipRoutes(ctx));
+    await v1.register(apiKeyRoutes(ctx));
+    await v1.register(auditEventRoutes(ctx));
+    await v1.register(webhookRoutes(ctx));
+    await v1.register(projectRoutes(ctx));
+    await v1.register(licenseRoutes(ctx));
+    await v1.register(deploymentRoutes(ctx));
+    await v1.register(integrationRoutes(ctx));
+    await v1.register(usageRoutes(ctx));
+    await v1.register(budgetRoutes(ctx));
+    await v1.register(invitationRoutes(ctx));
+    await v1.register(inviteLinkRoutes(ctx));
+    await v1.register(roleRoutes(ctx));
+  };
 }

@@ -19,6 +19,25 @@ export interface Config {
   secretKeys: SecretKeys;
   /** How JWT callers are verified; null when JWTs are not accepted. */
   jwt: JwtConfig | null;
+  /** The compatibility routers switched on (src/compat), by id. */
+  compat: CompatId[];
+}
+
+/** The compatibility routers, each answering one product's organization API in its own shapes. */
+export const COMPAT_IDS = ['000', '001', '002', '003', '004'] as const;
+export type CompatId = (typeof COMPAT_IDS)[number];
+
+function compatRouters(env: Env): CompatId[] {
+  const raw = env.ORGSTACK_COMPAT;
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return [...COMPAT_IDS];
+  if (raw.trim() === 'none') return [];
+  const ids = commaList(
+    env,
+    'ORGSTACK_COMPAT',
+    (item) => (COMPAT_IDS as readonly string[]).includes(item),
+    `${COMPAT_IDS.join(', ')} (or all, or none)`,
+  );
+  return [...new Set(ids)] as CompatId[];
 }
 
 export interface LicensingConfig {
@@ -294,5 +313,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     secretKeys: secretKeys(env),
     jwt: jwtConfig(env),
+    compat: compatRouters(env),
   };
 }

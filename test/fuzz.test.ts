@@ -140,9 +140,17 @@ function invalid(schema: Schema | undefined): fc.Arbitrary<unknown> {
   );
 }
 
-function pathValue(name: string, fixtures: Record<string, string[]>): fc.Arbitrary<string> {
+/**
+ * Real values for a path parameter: those listed for `<path> <name>` (where one name means
+ * different things on different routes, as `id` does), else those for the name, else any id.
+ */
+function fixtureValues(path: string, name: string, fixtures: Record<string, string[]>): string[] {
+  return fixtures[`${path} ${name}`] ?? fixtures[name] ?? fixtures.any!;
+}
+
+function pathValue(path: string, name: string, fixtures: Record<string, string[]>): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(...(fixtures[name] ?? fixtures.any!)) },
+    { weight: 4, arbitrary: fc.constantFrom(...fixtureValues(path, name, fixtures)) },
     { weight: 1, arbitrary: fc.uuid() },
     { weight: 1, arbitrary: nastyString },
     { weight: 1, arbitrary: fc.string({ maxLength: 80 }) },
@@ -208,7 +216,7 @@ async function check(t: TestApp, op: Operation, fixtures: Record<string, string[
   const queryParams = op.parameters.filter((p) => p.in === 'query' && p.style !== 'deepObject');
   const deepParams = op.parameters.filter((p) => p.in === 'query' && p.style === 'deepObject');
   const anything = fc.record({
-    path: fc.tuple(...pathParams.map((p) => pathValue(p.name, fixtures))),
+    path: fc.tuple(...pathParams.map((p) => pathValue(op.path, p.name, fixtures))),
     query: fc.tuple(...queryParams.map((p) => fc.option(queryValue(p.schema), { nil: undefined }))),
     deep: fc.tuple(...deepParams.map((p) => deepObjectEntries(p.name, false))),
     extraQuery: fc.option(
@@ -225,7 +233,7 @@ async function check(t: TestApp, op: Operation, fixtures: Record<string, string[
   // Half the cases stay close to a request that should work, so the paths past validation are
   // exercised too: real resources, required fields only, defaults for the query, a real key.
   const plausible = fc.record({
-    path: fc.tuple(...pathParams.map((p) => fc.constantFrom(...(fixtures[p.name] ?? fixtures.any!)))),
+    path: fc.tuple(...pathParams.map((p) => fc.constantFrom(...fixtureValues(op.path, p.name, fixtures)))),
     query: fc.tuple(...queryParams.map(() => fc.constant(undefined))),
     deep: fc.tuple(...deepParams.map((p) => deepObjectEntries(p.name, true))),
     extraQuery: fc.constant(undefined),
@@ -337,7 +345,10 @@ describeEachDatabase('every operation survives random input', (use) => {
       ];
       const fixtures: Record<string, string[]> = {
         org: [org.id, org.slug],
+        org_id: [org.id],
         child: [team.id, team.slug],
+        organization_id: [org.id, org.slug],
+        child_organization_id: [team.id, team.slug],
         user_id: [owner.user.id, other.user.id],
         key_id: [key.id],
         id: [webhook.id],
@@ -349,6 +360,15 @@ describeEachDatabase('every operation survives random input', (use) => {
         invitation_id: [invitation.id],
         link_id: [link.id],
         role_id: [role.id, role.key, 'admin'],
+        '/admin/v1/organizations/{slug} slug': [org.slug, team.slug],
+        '/api/organizations/{id} id': [org.id, org.slug, '@current'],
+        '/api/organizations/{organization_id}/integrations organization_id': [org.id],
+        '/api/organizations/{organization_id}/integrations/{id} organization_id': [org.id],
+        '/api/organizations/{organization_id}/integrations/{id} id': [integration.id],
+        '/api/organizations/{organization_id}/integrations/{id}/environment-mapping organization_id': [
+          org.id,
+        ],
+        '/api/organizations/{organization_id}/integrations/{id}/environment-mapping id': [integration.id],
         any: ids,
       };
       await check(t, op, fixtures, [

@@ -1,7 +1,9 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase, TEST_JWT_SECRET, type TestApp } from './helpers/app.js';
+import type { RouteCase, Victim } from './helpers/isolation.js';
 import { signHs256 } from './helpers/jwt.js';
 import { usageRecord } from './helpers/usage.js';
+import { COMPAT_ROUTES } from './isolation/compat.js';
 
 /*
  * Tenant isolation matrix. Every route with a path parameter (read from the OpenAPI document,
@@ -10,31 +12,6 @@ import { usageRecord } from './helpers/usage.js';
  * are refused (401), a key without the scope is refused (403), and nothing changes.
  * A route missing from ROUTES fails the test: a new route joins the matrix or the build breaks.
  */
-
-interface Victim {
-  root: any;
-  team: any;
-  sibling: any;
-  owner: { user: any; key: string; keyId: string };
-  member: { user: any; key: string; keyId: string };
-  teamKeyId: string;
-  webhookId: string;
-  projectId: string;
-  licenseId: string;
-  spareLicenseId: string;
-  deploymentId: string;
-  integrationId: string;
-  invitationId: string;
-  linkId: string;
-  roleId: string;
-}
-
-interface RouteCase {
-  /** The scope family the route needs (`organization` for `organization:read|write`). */
-  scope: 'organization' | 'member' | 'user' | 'api_key' | 'organization_integration' | 'usage';
-  path: (v: Victim) => Record<string, string>;
-  body?: (v: Victim) => unknown;
-}
 
 const org = (v: Victim) => ({ org: v.team.id });
 const rootAndTeam = (v: Victim) => ({ org: v.root.id, child: v.team.id });
@@ -54,7 +31,7 @@ const teamLink = (v: Victim) => ({ org: v.team.id, link_id: v.linkId });
 const role = (v: Victim) => ({ org: v.team.id, role_id: v.roleId });
 
 /** How to aim each route at the victim, and a body that would work for a caller allowed to use it. */
-const ROUTES: Record<string, RouteCase> = {
+const NATIVE_ROUTES: Record<string, RouteCase> = {
   'GET /v1/users/{user_id}': { scope: 'user', path: memberUser },
   'PATCH /v1/users/{user_id}': { scope: 'user', path: memberUser, body: () => ({ name: 'Taken over' }) },
   'DELETE /v1/users/{user_id}': { scope: 'user', path: memberUser },
@@ -248,6 +225,8 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org },
   'POST /v1/organizations/{org}/api-keys': { scope: 'api_key', path: org, body: () => ({ name: 'planted' }) },
 };
+
+const ROUTES: Record<string, RouteCase> = { ...NATIVE_ROUTES, ...COMPAT_ROUTES };
 
 interface Caller {
   name: string;

@@ -41,13 +41,13 @@ export function validatorCompiler(schemas: readonly object[]): FastifySchemaComp
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 /**
- * Gives every API route under `prefix` that declares no `querystring` an empty, closed one, so
+ * Gives every API route whose URL `applies` accepts and that declares no `querystring` an empty, closed one, so
  * `DELETE /v1/organizations/x?dry_run=true` answers 400 naming `dry_run` rather than deleting.
  * Must be called before the routes are registered.
  */
-export function refuseUnknownQueryParameters(app: FastifyInstance, prefix: string) {
+export function refuseUnknownQueryParameters(app: FastifyInstance, applies: (url: string) => boolean) {
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith(prefix)) return;
+    if (!applies(route.url)) return;
     const schema = (route.schema ?? {}) as Record<string, unknown>;
     if (schema.querystring !== undefined || schema.query !== undefined) return;
     route.schema = { ...schema, querystring: NO_QUERY };

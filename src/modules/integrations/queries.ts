@@ -81,19 +81,31 @@ export async function findIntegration(
   return rows[0];
 }
 
-export async function listIntegrations(
-  db: Queryable,
-  organizationId: string,
-  filter: { kind?: string; includeDeleted: boolean },
-  page: PageRequest,
-): Promise<IntegrationRow[]> {
-  const params: unknown[] = [organizationId];
-  const where = ['i.organization_id = $1'];
+export interface IntegrationFilter {
+  kind?: string;
+  includeDeleted: boolean;
+}
+
+/** The WHERE of a list (its keyset aside), shared by the list and its count. */
+function filterSql(organizationId: string, filter: IntegrationFilter, params: unknown[]): string[] {
+  params.push(organizationId);
+  const where = [`i.organization_id = $${params.length}`];
   if (filter.kind) {
     params.push(filter.kind);
     where.push(`i.kind = $${params.length}`);
   }
   if (!filter.includeDeleted) where.push('i.deleted_at is null');
+  return where;
+}
+
+export async function listIntegrations(
+  db: Queryable,
+  organizationId: string,
+  filter: IntegrationFilter,
+  page: PageRequest,
+): Promise<IntegrationRow[]> {
+  const params: unknown[] = [];
+  const where = filterSql(organizationId, filter, params);
   const keyset = keysetSql('i.id', page, params);
   where.push(keyset.where);
   return db.query<IntegrationRow>(
@@ -101,6 +113,20 @@ export async function listIntegrations(
       order by ${keyset.order} ${keyset.tail}`,
     params,
   );
+}
+
+export async function countIntegrations(
+  db: Queryable,
+  organizationId: string,
+  filter: IntegrationFilter,
+): Promise<number> {
+  const params: unknown[] = [];
+  const where = filterSql(organizationId, filter, params);
+  const rows = await db.query<{ count: number }>(
+    `select count(*)::int as count from organization_integrations i where ${where.join(' and ')}`,
+    params,
+  );
+  return rows[0]?.count ?? 0;
 }
 
 export interface IntegrationChanges {

@@ -20,6 +20,7 @@ import {
   secretContext,
 } from './fields.js';
 import {
+  countIntegrations as countIntegrationRows,
   disconnectIntegration,
   findIntegration,
   findSealedSecrets,
@@ -91,6 +92,17 @@ export async function listIntegrations(
     page,
   );
   return toPage(rows, page, (row) => row.id, presentIntegration);
+}
+
+/** How many integrations `listIntegrations` would show over all its pages. */
+export async function countIntegrations(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: Pick<ListIntegrationsQuery, 'kind' | 'include_deleted'>,
+): Promise<number> {
+  const org = await reachOrganization(ctx.db, principal, orgRef, read);
+  return countIntegrationRows(ctx.db, org.id, { kind: input.kind, includeDeleted: input.include_deleted });
 }
 
 export async function getIntegration(

@@ -106,9 +106,16 @@ export async function assignLicense(
   });
 }
 
-/** Back to the free plan. Unassigning where nothing is assigned changes nothing. */
-export async function unassignLicense(ctx: AppContext, principal: Principal, orgRef: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+/**
+ * Back to the free plan, which it answers with. Unassigning where nothing is assigned changes
+ * nothing.
+ */
+export async function unassignLicense(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+): Promise<OrganizationLicense> {
+  return ctx.db.transaction(async (tx) => {
     // Admins may free a license still held by a deleted organization.
     const org = await reachOrganization(tx, principal, orgRef, {
       role: 'viewer',
@@ -117,16 +124,18 @@ export async function unassignLicense(ctx: AppContext, principal: Principal, org
     });
     requireAdmin(principal);
     await lockTrees(tx, [org.root_id]);
+    const free = presentOrganizationLicense(ctx.config.licensing, org.id, null);
     const license = await findLicenseOfOrganization(tx, org.id, true);
-    if (!license) return;
+    if (!license) return free;
     await setLicenseOrganization(tx, license.id, null);
     await recordAuditEvent(tx, principal, {
       action: 'license.unassigned',
       organization: org,
       target: { type: 'license', id: license.id },
       before: presentOrganizationLicense(ctx.config.licensing, org.id, license),
-      after: presentOrganizationLicense(ctx.config.licensing, org.id, null),
+      after: free,
     });
+    return free;
   });
 }
 

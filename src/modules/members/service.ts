@@ -11,8 +11,9 @@ import { isUuid } from '../../http/schemas.js';
 import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
 import { checkSeats } from '../licenses/coverage.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
-import { readsPrivateMetadata } from '../organizations/present.js';
+import { presentReached, readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow, OrganizationRow } from '../organizations/queries.js';
+import type { Organization } from '../organizations/schemas.js';
 import {
   defaultRoleOf,
   type Grant,
@@ -334,15 +335,18 @@ export async function updateMember(
   return presentMember(row, row.organization_id, true);
 }
 
-/** Admins remove members at or below their role; anyone may leave an organization. */
+/**
+ * Admins remove members at or below their role; anyone may leave an organization. Answers the
+ * organization as the caller reached it (a member who left can no longer read it).
+ */
 export async function removeMember(
   ctx: AppContext,
   principal: Principal,
   orgRef: string,
   userId: string,
   ifMatch?: IfMatch,
-) {
-  await ctx.db.transaction(async (tx) => {
+): Promise<Organization> {
+  return ctx.db.transaction(async (tx) => {
     const leaving = principal.kind === 'user' && principal.userId === userId;
     const org = await reachOrganization(
       tx,
@@ -362,6 +366,7 @@ export async function removeMember(
       target: { type: 'member', id: `${org.id}/${userId}` },
       before: presentMember(member, org.id, true),
     });
+    return presentReached(org);
   });
 }
 

@@ -302,12 +302,8 @@ function metadataConditionsSql(filters: MetadataFilter[], params: unknown[]): st
   });
 }
 
-export async function listOrganizations(
-  db: Queryable,
-  filter: OrganizationFilter,
-  page: PageRequest,
-): Promise<ListedOrganizationRow[]> {
-  const params: unknown[] = [];
+/** The FROM and WHERE of a list (its keyset aside), shared by the list and its count. */
+function filterSql(filter: OrganizationFilter, params: unknown[]) {
   const where: string[] = [];
   let from = 'organizations o';
   let keyColumn = 'o.id';
@@ -340,11 +336,54 @@ export async function listOrganizations(
   if (filter.activeOnly) where.push('o.active');
   if (!filter.includeDeleted) where.push('o.deleted_at is null');
   if (filter.metadata?.length) where.push(...metadataConditionsSql(filter.metadata, params));
+  return { from, where, keyColumn };
+}
+
+export async function listOrganizations(
+  db: Queryable,
+  filter: OrganizationFilter,
+  page: PageRequest,
+): Promise<ListedOrganizationRow[]> {
+  const params: unknown[] = [];
+  const { from, where, keyColumn } = filterSql(filter, params);
   const columns = listColumnsSql(filter.privateReadableBy, params);
   const keyset = keysetSql(keyColumn, page, params);
   where.push(keyset.where);
   return db.query<ListedOrganizationRow>(
     `select ${columns} from ${from} where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
+    params,
+  );
+}
+
+/** How many organizations the filter matches, on every page together. */
+export async function countOrganizations(db: Queryable, filter: OrganizationFilter): Promise<number> {
+  const params: unknown[] = [];
+  const { from, where } = filterSql(filter, params);
+  const rows = await db.query<{ count: number }>(
+    `select count(*)::int as count from ${from} where ${where.length > 0 ? where.join(' and ') : 'true'}`,
+    params,
+  );
+  return rows[0]?.count ?? 0;
+}
+
+/**
+ * The caller's role on each of `ids` it can reach (organizations it cannot reach are left out)
+ * and how many direct members each has.
+ */
+export async function findStandings(
+  db: Queryable,
+  principal: Principal,
+  ids: string[],
+): Promise<{ id: string; caller_role: Role; member_count: number }[]> {
+  const params: unknown[] = [];
+  const role = callerRoleSql(principal, params);
+  params.push(ids);
+  return db.query(
+    `select id, caller_role, member_count from (
+       select o.id, ${role} as caller_role,
+              (select count(*)::int from memberships m where m.organization_id = o.id) as member_count
+         from organizations o where o.id = any($${params.length}::uuid[])) standing
+      where caller_role is not null`,
     params,
   );
 }

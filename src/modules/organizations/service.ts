@@ -12,7 +12,7 @@ import { recordAuditEvent } from '../audit-events/record.js';
 import { ensureSeatFor } from '../licenses/coverage.js';
 import { adoptInheritedOwners, insertMembership } from '../members/queries.js';
 import { lockTrees, rebuildReach } from '../members/reach.js';
-import { atLeast } from '../members/roles.js';
+import { atLeast, type Role } from '../members/roles.js';
 import { defaultRoleSetting } from '../roles/grants.js';
 import { needing } from '../roles/permissions.js';
 import { moveStrandsRoles } from '../roles/queries.js';
@@ -21,8 +21,10 @@ import { holds, reachOrganization } from './access.js';
 import { presentInFull, presentListed, presentReached } from './present.js';
 import {
   type AccessibleOrganizationRow,
+  countOrganizations as countOrganizationRows,
   findOrganizationById,
   findOrganizationForCaller,
+  findStandings,
   insertOrganization,
   listOrganizations as listOrganizationRows,
   lockMoves,
@@ -197,12 +199,15 @@ export async function updateOrganization(
   ifMatch?: IfMatch,
 ): Promise<Organization> {
   checkAllMetadata(changes);
+  const changing = Object.values(changes).some((value) => value !== undefined);
   const row = await ctx.db.transaction(async (tx) => {
     const org = await reachOrganization(tx, principal, ref, {
       ...needing('organization:update', 'organization:write'),
       lock: true,
       ifMatch,
     });
+    // An update naming no field (APIs whose PATCH accepts `{}`) writes nothing, not even updated_at.
+    if (!changing) return org;
     if (changes.slug && changes.slug !== org.slug && (await slugIsTaken(tx, changes.slug))) {
       throw new ApiError('slug_taken', 'Another organization already uses this slug.', 'slug');
     }
@@ -405,27 +410,24 @@ export async function moveOrganization(
 
 export interface ListInput extends PageQueryInput, MetadataFilterInput {
   no_children: boolean;
+  /** Only organizations without a parent, whoever asks (tenants, not their teams). */
+  top_level_only?: boolean;
   parent_organization_id?: string;
   name_search?: string;
   active_only: boolean;
   include_deleted: boolean;
 }
 
-/** Organizations the caller can reach, or (with `forUserId`) those a given user belongs to. */
-export async function listOrganizations(
-  ctx: AppContext,
-  principal: Principal,
-  input: ListInput,
-  forUserId?: string,
-): Promise<PageResult<Organization>> {
+/** What a list may show the caller: what it reaches, or (with `forUserId`) what that user belongs to. */
+function listFilter(principal: Principal, input: Omit<ListInput, keyof PageQueryInput>, forUserId?: string) {
   requireScope(principal, 'organization:read');
-  const page = pageRequest(input, isUuid);
   const filter: OrganizationFilter = {
     parentId: input.parent_organization_id,
     nameSearch: input.name_search,
     activeOnly: input.active_only,
     includeDeleted: input.include_deleted,
     metadata: metadataFilters(input),
+    topLevelOnly: input.top_level_only,
   };
   if (forUserId) {
     if (principal.kind === 'user' && principal.userId !== forUserId) throw notFound('user', 'user_id');
@@ -439,7 +441,47 @@ export async function listOrganizations(
     const directOnly = !forUserId && input.no_children;
     filter.subtree = { rootId: principal.organizationId!, directOnly };
   }
+  return filter;
+}
+
+/** Organizations the caller can reach, or (with `forUserId`) those a given user belongs to. */
+export async function listOrganizations(
+  ctx: AppContext,
+  principal: Principal,
+  input: ListInput,
+  forUserId?: string,
+): Promise<PageResult<Organization>> {
+  const filter = listFilter(principal, input, forUserId);
+  const page = pageRequest(input, isUuid);
   if (principal.kind === 'user') filter.privateReadableBy = principal.userId!;
   const rows = await listOrganizationRows(ctx.db, filter, page);
   return toPage(rows, page, (row) => row.id, presentListed);
+}
+
+/** How many organizations `listOrganizations` would show over all its pages. */
+export async function countOrganizations(
+  ctx: AppContext,
+  principal: Principal,
+  input: Omit<ListInput, keyof PageQueryInput>,
+  forUserId?: string,
+): Promise<number> {
+  return countOrganizationRows(ctx.db, listFilter(principal, input, forUserId));
+}
+
+export interface Standing {
+  /** The role the caller holds there: its own or inherited; owner for admin keys, admin for organization keys. */
+  caller_role: Role;
+  /** Direct members, not those who reach it from an ancestor. */
+  member_count: number;
+}
+
+/** The caller's standing in each organization of `ids` it can reach; the others are left out. */
+export async function standingsOf(
+  ctx: AppContext,
+  principal: Principal,
+  ids: string[],
+): Promise<Map<string, Standing>> {
+  if (ids.length === 0) return new Map();
+  const rows = await findStandings(ctx.db, principal, ids);
+  return new Map(rows.map(({ id, ...standing }) => [id, standing]));
 }

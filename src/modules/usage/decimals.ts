@@ -86,13 +86,14 @@ function decodeKey(token: string): string | null {
 }
 
 /**
- * Replaces the JSON parser of the routes inside `app` with one that keeps decimal fields exact;
- * prototype-poisoning protection and the errors for empty or malformed bodies stay Fastify's own.
+ * Replaces the JSON parser of the routes inside `app` with one that keeps decimal fields exact
+ * (`fields`: the native names unless a route spells them otherwise); prototype-poisoning
+ * protection and the errors for empty or malformed bodies stay Fastify's own.
  */
-export function parseDecimalsExactly(app: FastifyInstance) {
+export function parseDecimalsExactly(app: FastifyInstance, fields: ReadonlySet<string> = DECIMAL_FIELDS) {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    parseJson(request, quoteDecimalNumbers(body as string), done),
+    parseJson(request, quoteDecimalNumbers(body as string, fields), done),
   );
 }
