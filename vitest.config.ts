@@ -7,6 +7,9 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, 'test/faults/**'],
     globalSetup: ['test/helpers/pglite-template.ts'],
     pool: 'forks',
+    // Files of one worker share their modules: each still builds its own app on its own databases,
+    // and loading the modules once per worker instead of once per file saves a sixth of the run.
+    isolate: false,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     maxWorkers: 2,
     testTimeout: 60_000,
