@@ -61,6 +61,7 @@ import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
 import { membershipRoutes } from './modules/memberships/routes.js';
 import { UserMembership } from './modules/memberships/schemas.js';
+import { RenderedOrganizations } from './modules/organizations/rendered.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
 import { Organization, OrganizationSettings } from './modules/organizations/schemas.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -135,6 +136,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     jwt,
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
     keyring: keyring === undefined ? keyringFromConfig(config) : keyring,
+    renderedOrganizations: new RenderedOrganizations(),
   };
   const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log, ctx.keyring);
   app.decorate('webhooks', webhooks);

@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Credentials } from './modules/api-keys/credentials.js';
 import type { JwtCallers } from './modules/jwt/callers.js';
+import type { RenderedOrganizations } from './modules/organizations/rendered.js';
 import type { TargetPolicy } from './modules/webhooks/targets.js';
 import type { Keyring } from './secrets/keyring.js';
 
@@ -16,4 +17,6 @@ export interface AppContext {
   webhookTargets: TargetPolicy;
   /** Seals and opens secrets at rest; null on PostgreSQL without `ORGSTACK_SECRET_KEY`. */
   keyring: Keyring | null;
+  /** Organizations rendered as JSON by version, which lists join instead of serializing rows. */
+  renderedOrganizations: RenderedOrganizations;
 }

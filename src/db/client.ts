@@ -5,7 +5,17 @@ import { withCommitHook } from './commit-hooks.js';
 
 /** Anything that runs SQL: the database itself or an open transaction. Queries take this. */
 export interface Queryable {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<T[]>;
+}
+
+export interface QueryOptions {
+  /**
+   * False plans the statement for its values on every call instead of preparing it once. For
+   * statements whose best plan depends on the value (a rare or a common search term): a prepared
+   * statement may settle on one generic plan for all values, and a scan in id order for a rare
+   * term reads the whole table.
+   */
+  prepare?: boolean;
 }
 
 export interface Database extends Queryable {
@@ -160,13 +170,18 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     },
   });
   const busy: Busy = { statements: 0, transactions: 0 };
-  const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
+  const run = <T>(
+    q: postgres.Sql | postgres.TransactionSql,
+    text: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ) =>
     counted(
       busy,
       'statements',
       async () =>
         (await q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
-          prepare: true,
+          prepare: options?.prepare ?? true,
         })) as unknown as T[],
     );
   /** One attempt: the work's statements, and its end (the driver's commit or rollback), pass the gate. */
@@ -174,8 +189,8 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     const gate = new TransactionGate();
     gates.add(gate);
     const guarded = (tx: postgres.TransactionSql): Queryable => ({
-      query: (text, params) =>
-        gate.open ? run(tx, text, params) : gate.pass().then(() => run(tx, text, params)),
+      query: (text, params, options) =>
+        gate.open ? run(tx, text, params, options) : gate.pass().then(() => run(tx, text, params, options)),
     });
     const settle = async (tx: postgres.TransactionSql) => {
       try {
@@ -202,7 +217,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
     raw: sql,
     url,
     busy,
-    query: (text, params) => run(sql, text, params),
+    query: (text, params, options) => run(sql, text, params, options),
     transaction: (work) =>
       counted(busy, 'transactions', () => withRetry(() => attempt(withCommitHook(work)))),
     ping: async () => {

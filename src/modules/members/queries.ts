@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/client.js';
+import type { Queryable, QueryOptions } from '../../db/client.js';
 import { isoColumn, touchUpdatedAt } from '../../db/columns.js';
 import { keysetSql } from '../../db/keyset.js';
 import { setClause } from '../../db/updates.js';
@@ -126,6 +126,12 @@ export interface MemberFilter {
   search?: string;
 }
 
+/**
+ * A search is planned for its term on each call, as the organization lists are
+ * (organizations/queries.ts): a prepared statement's generic plan serves a rare term badly.
+ */
+const planOf = (filter: MemberFilter): QueryOptions => ({ prepare: filter.search === undefined });
+
 /** SQL for the search condition on `u` (trigram indexes on users' email and name serve it). */
 function searchSql(search: string | undefined, params: unknown[]): string | null {
   if (search === undefined) return null;
@@ -202,6 +208,7 @@ export async function listDirectMembers(
     `select ${MEMBER_COLUMNS} from ${MEMBERS_FROM}
       where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}`,
     params,
+    planOf(filter),
   );
 }
 
@@ -237,6 +244,7 @@ export async function listEffectiveMembers(
      ) best ${outer.length ? `where ${outer.join(' and ')}` : ''}
      order by ${order.replace('m.user_id', 'user_id')} ${tail}`,
     params,
+    planOf(filter),
   );
 }
 

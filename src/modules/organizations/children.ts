@@ -9,7 +9,8 @@ import { isUuid } from '../../http/schemas.js';
 import { needing } from '../roles/permissions.js';
 import { type Need, reachOrganization } from './access.js';
 import { presentListed, presentReached, readsPrivateMetadata } from './present.js';
-import { listOrganizations } from './queries.js';
+import { listOrganizations, type OrganizationFilter } from './queries.js';
+import { renderedPage } from './rendered.js';
 import type { Organization, UpdateOrganizationBody } from './schemas.js';
 import { type CreateInput, createOrganization, deleteOrganization, updateOrganization } from './service.js';
 
@@ -26,34 +27,49 @@ export interface ListChildrenInput extends PageQueryInput, MetadataFilterInput {
   include_deleted: boolean;
 }
 
+/** The teams of `orgRef` a list shows: 404 unless the caller reaches `orgRef`. */
+async function childrenFilter(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: ListChildrenInput,
+): Promise<OrganizationFilter> {
+  const parent = await reachOrganization(ctx.db, principal, orgRef, {
+    role: 'viewer',
+    scope: 'organization:read',
+  });
+  return {
+    parentId: parent.id,
+    nameSearch: input.name_search,
+    activeOnly: false,
+    includeDeleted: input.include_deleted,
+    metadata: metadataFilters(input),
+    // An admin of the parent is an admin of every team; anyone else may still be one of a team.
+    privateReadableBy:
+      principal.kind === 'user' && !readsPrivateMetadata(parent.caller_role) ? principal.userId! : undefined,
+  };
+}
+
 export async function listChildren(
   ctx: AppContext,
   principal: Principal,
   orgRef: string,
   input: ListChildrenInput,
 ): Promise<PageResult<Organization>> {
-  const parent = await reachOrganization(ctx.db, principal, orgRef, {
-    role: 'viewer',
-    scope: 'organization:read',
-  });
+  const filter = await childrenFilter(ctx, principal, orgRef, input);
   const page = pageRequest(input, isUuid);
-  const rows = await listOrganizations(
-    ctx.db,
-    {
-      parentId: parent.id,
-      nameSearch: input.name_search,
-      activeOnly: false,
-      includeDeleted: input.include_deleted,
-      metadata: metadataFilters(input),
-      // An admin of the parent is an admin of every team; anyone else may still be one of a team.
-      privateReadableBy:
-        principal.kind === 'user' && !readsPrivateMetadata(parent.caller_role)
-          ? principal.userId!
-          : undefined,
-    },
-    page,
-  );
-  return toPage(rows, page, (row) => row.id, presentListed);
+  return toPage(await listOrganizations(ctx.db, filter, page), page, (row) => row.id, presentListed);
+}
+
+/** `listChildren` as the JSON of its page, joined from kept renderings (./rendered.ts). */
+export async function listChildrenJson(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: ListChildrenInput,
+): Promise<string> {
+  const filter = await childrenFilter(ctx, principal, orgRef, input);
+  return renderedPage(ctx, filter, pageRequest(input, isUuid));
 }
 
 export function createChild(ctx: AppContext, principal: Principal, orgRef: string, input: CreateInput) {

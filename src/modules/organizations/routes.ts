@@ -5,6 +5,7 @@ import { parseMetadataFilters } from '../../http/metadata.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors, OrganizationRef } from '../../http/schemas.js';
+import { sendJson } from '../../http/serialization.js';
 import * as children from './children.js';
 import {
   CreateChildBody,
@@ -34,7 +35,8 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Page(OrgRef), ...errors(400, 401, 403) },
       },
       preValidation: parseMetadataFilters,
-      handler: (request) => service.listOrganizations(ctx, request.principal, request.query),
+      handler: async (request, reply) =>
+        sendJson(reply, await service.listOrganizationsJson(ctx, request.principal, request.query)),
     });
 
     app.post('/organizations', {
@@ -132,7 +134,11 @@ export function organizationRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Page(OrgRef), ...errors(400, 401, 403, 404) },
       },
       preValidation: parseMetadataFilters,
-      handler: (request) => children.listChildren(ctx, request.principal, request.params.org, request.query),
+      handler: async (request, reply) =>
+        sendJson(
+          reply,
+          await children.listChildrenJson(ctx, request.principal, request.params.org, request.query),
+        ),
     });
 
     app.post('/organizations/:org/children', {

@@ -36,6 +36,7 @@ import {
   subtreeHeight,
   updateOrganization as updateOrganizationRow,
 } from './queries.js';
+import { renderedPage } from './rendered.js';
 import {
   type CreateOrganizationBody,
   DEFAULT_SETTINGS,
@@ -456,6 +457,19 @@ export async function listOrganizations(
   if (principal.kind === 'user') filter.privateReadableBy = principal.userId!;
   const rows = await listOrganizationRows(ctx.db, filter, page);
   return toPage(rows, page, (row) => row.id, presentListed);
+}
+
+/** `listOrganizations` as the JSON of its page, joined from kept renderings (./rendered.ts). */
+export async function listOrganizationsJson(
+  ctx: AppContext,
+  principal: Principal,
+  input: ListInput,
+  forUserId?: string,
+): Promise<string> {
+  const filter = listFilter(principal, input, forUserId);
+  const page = pageRequest(input, isUuid);
+  if (principal.kind === 'user') filter.privateReadableBy = principal.userId!;
+  return renderedPage(ctx, filter, page);
 }
 
 /** How many organizations `listOrganizations` would show over all its pages. */

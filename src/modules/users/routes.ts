@@ -5,8 +5,9 @@ import { parseMetadataFilters } from '../../http/metadata.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
+import { sendJson } from '../../http/serialization.js';
 import { ListOrganizationsQuery } from '../organizations/schemas.js';
-import { listOrganizations } from '../organizations/service.js';
+import { listOrganizationsJson } from '../organizations/service.js';
 import { CreateUserBody, ListUsersQuery, UpdateUserBody, UserParams } from './schemas.js';
 import * as service from './service.js';
 
@@ -82,9 +83,12 @@ export function userRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Page(Type.Ref('Organization')), ...errors(400, 401, 403, 404) },
       },
       preValidation: parseMetadataFilters,
-      handler: async (request) => {
+      handler: async (request, reply) => {
         await service.getUser(ctx, request.principal, request.params.user_id);
-        return listOrganizations(ctx, request.principal, request.query, request.params.user_id);
+        return sendJson(
+          reply,
+          await listOrganizationsJson(ctx, request.principal, request.query, request.params.user_id),
+        );
       },
     });
   };
