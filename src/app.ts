@@ -57,6 +57,7 @@ import { inviteLinkRoutes } from './modules/invite-links/routes.js';
 import { CreatedInviteLink, InviteLink } from './modules/invite-links/schemas.js';
 import type { JwtCallers } from './modules/jwt/callers.js';
 import { meRoutes } from './modules/me/routes.js';
+import { RenderedMembers } from './modules/members/rendered.js';
 import { memberRoutes } from './modules/members/routes.js';
 import { Member } from './modules/members/schemas.js';
 import { membershipRoutes } from './modules/memberships/routes.js';
@@ -137,6 +138,7 @@ export async function buildApp({ config, db, logger, keyring }: BuildOptions): P
     webhookTargets: new TargetPolicy(config.webhooks.allowedNetworks),
     keyring: keyring === undefined ? keyringFromConfig(config) : keyring,
     renderedOrganizations: new RenderedOrganizations(),
+    renderedMembers: new RenderedMembers(),
   };
   const webhooks = new WebhookWorker(db, config.webhooks, ctx.webhookTargets, app.log, ctx.keyring);
   app.decorate('webhooks', webhooks);

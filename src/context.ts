@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Credentials } from './modules/api-keys/credentials.js';
 import type { JwtCallers } from './modules/jwt/callers.js';
+import type { RenderedMembers } from './modules/members/rendered.js';
 import type { RenderedOrganizations } from './modules/organizations/rendered.js';
 import type { TargetPolicy } from './modules/webhooks/targets.js';
 import type { Keyring } from './secrets/keyring.js';
@@ -19,4 +20,6 @@ export interface AppContext {
   keyring: Keyring | null;
   /** Organizations rendered as JSON by version, which lists join instead of serializing rows. */
   renderedOrganizations: RenderedOrganizations;
+  /** Direct memberships rendered as JSON by version, for member pages. */
+  renderedMembers: RenderedMembers;
 }

@@ -1,5 +1,6 @@
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { FastifyReply } from 'fastify';
+import type { PageResult } from './pagination.js';
 
 type SerializerFactory = ReturnType<typeof SerializerSelector>;
 type Serializer = ReturnType<ReturnType<SerializerFactory>>;
@@ -34,4 +35,9 @@ export function sharedSerializers(): SerializerFactory {
  */
 export function sendJson(reply: FastifyReply, json: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json);
+}
+
+/** The JSON of a page whose items are JSON already: what the `Page` schema would serialize. */
+export function pageJson(page: PageResult<string>): string {
+  return `{"data":[${page.data.join(',')}],"pagination":${JSON.stringify(page.pagination)}}`;
 }

@@ -8,9 +8,10 @@ import { reachForAddingMembers, resolveInvitedRole } from '../invitations/policy
 import { readsPrivateMetadata } from '../organizations/present.js';
 import type { AccessibleOrganizationRow } from '../organizations/queries.js';
 import { deleteNewUsers, findOrCreateUsersByEmails, liveUserIds } from '../users/queries.js';
+import { presentMember } from './present.js';
 import type { Role } from './roles.js';
 import type { BulkAddMembersAnswer, BulkAddMembersBody, Member } from './schemas.js';
-import { admitMembers, presentMember } from './service.js';
+import { admitMembers } from './service.js';
 
 type Outcome = { member: Member } | { error: ApiError };
 

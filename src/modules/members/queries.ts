@@ -158,6 +158,53 @@ export async function listDirectMembersForCaller(
   filter: MemberFilter,
   page: PageRequest,
 ): Promise<MemberPageRow[]> {
+  return db.query<MemberPageRow>(...directMembersForCallerSql(principal, ref, filter, page, MEMBER_COLUMNS));
+}
+
+/**
+ * What identifies one rendering of a membership: every write to the membership, its user or its
+ * custom role moves that row's `updated_at` forward.
+ */
+const MEMBER_VERSION = `concat(m.updated_at, '|', u.updated_at, '|', cr.updated_at) as version`;
+
+export interface MemberVersionPageRow extends Omit<MemberPageRow, keyof MemberRow> {
+  user_id: string | null;
+  version: string | null;
+}
+
+/** `listDirectMembersForCaller` reading only the members' ids and versions (./rendered.ts). */
+export async function listDirectMemberVersionsForCaller(
+  db: Queryable,
+  principal: Principal,
+  ref: string,
+  filter: MemberFilter,
+  page: PageRequest,
+): Promise<MemberVersionPageRow[]> {
+  return db.query<MemberVersionPageRow>(
+    ...directMembersForCallerSql(principal, ref, filter, page, `m.user_id, ${MEMBER_VERSION}`),
+  );
+}
+
+/** Direct memberships of an organization by user id, with their versions, to be rendered. */
+export async function findVersionedMembers(
+  db: Queryable,
+  organizationId: string,
+  userIds: string[],
+): Promise<(MemberRow & { version: string })[]> {
+  return db.query(
+    `select ${MEMBER_COLUMNS}, ${MEMBER_VERSION} from ${MEMBERS_FROM}
+      where m.organization_id = $1 and m.user_id = any($2::uuid[])`,
+    [organizationId, userIds],
+  );
+}
+
+function directMembersForCallerSql(
+  principal: Principal,
+  ref: string,
+  filter: MemberFilter,
+  page: PageRequest,
+  columns: string,
+): [string, unknown[]] {
   const params: unknown[] = [];
   const target = organizationForCallerSql(principal, ref, params, { includeDeleted: false });
   const where = ['m.organization_id = t.id', 't.caller_role is not null'];
@@ -167,17 +214,15 @@ export async function listDirectMembersForCaller(
   }
   const keyset = keysetSql('m.user_id', page, params);
   where.push(keyset.where);
-  return db.query<MemberPageRow>(
-    `with t as (${target})
+  const sql = `with t as (${target})
      select t.id as target_id, t.caller_role as target_role,
             t.personal_keys_refused as target_personal_keys_refused,
             t.two_factor_refused as target_two_factor_refused, page.*
        from t left join lateral (
-         select ${MEMBER_COLUMNS} from ${MEMBERS_FROM}
+         select ${columns} from ${MEMBERS_FROM}
           where ${where.join(' and ')} order by ${keyset.order} ${keyset.tail}
-       ) page on true`,
-    params,
-  );
+       ) page on true`;
+  return [sql, params];
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AppContext } from '../../context.js';
 import { Page } from '../../http/pagination.js';
 import { ifMatchOf } from '../../http/preconditions.js';
 import { errors } from '../../http/schemas.js';
+import { sendJson } from '../../http/serialization.js';
 import { bulkAddMembers } from './bulk.js';
 import {
   AddMemberBody,
@@ -32,7 +33,11 @@ export function memberRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         querystring: ListMembersQuery,
         response: { 200: Page(MemberRef), ...errors(400, 401, 403, 404) },
       },
-      handler: (request) => service.listMembers(ctx, request.principal, request.params.org, request.query),
+      handler: async (request, reply) =>
+        sendJson(
+          reply,
+          await service.listMembersJson(ctx, request.principal, request.params.org, request.query),
+        ),
     });
 
     app.post('/organizations/:org/transfer-ownership', {

@@ -8,6 +8,7 @@ import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
 import { isUuid } from '../../http/schemas.js';
+import { pageJson } from '../../http/serialization.js';
 import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
 import { checkSeats } from '../licenses/coverage.js';
 import { checkAccess, reachOrganization } from '../organizations/access.js';
@@ -24,15 +25,18 @@ import {
 } from '../roles/grants.js';
 import { needing } from '../roles/permissions.js';
 import { findOrCreateUserByEmail, findUserById } from '../users/queries.js';
+import { presentMember } from './present.js';
 import {
   countOtherOwners,
   deleteMembership,
   directRolesOnPath,
   findMember,
   findMembers,
+  findVersionedMembers,
   insertMemberships,
   listDirectMembers,
   listDirectMembersForCaller,
+  listDirectMemberVersionsForCaller,
   listEffectiveMembers,
   type MemberPageRow,
   type MemberRow,
@@ -41,6 +45,7 @@ import {
   updateMembership,
 } from './queries.js';
 import { lockTrees } from './reach.js';
+import { type MemberRendering, memberJson } from './rendered.js';
 import type { Role } from './roles.js';
 import type {
   AddMemberBody,
@@ -49,27 +54,6 @@ import type {
   TransferOwnershipBody,
   UpdateMemberBody,
 } from './schemas.js';
-
-/** `privateReadable`: whether the caller may read the membership's private metadata (left out if not). */
-export function presentMember(row: MemberRow, organizationId: string, privateReadable: boolean): Member {
-  return {
-    organization_id: organizationId,
-    user_id: row.user_id,
-    email: row.email,
-    name: row.name,
-    external_id: row.external_id,
-    role: row.custom_role_key ?? row.role,
-    role_id: row.custom_role_id ?? row.role,
-    base_role: row.role,
-    inherited: row.via_organization_id !== organizationId,
-    via_organization_id: row.via_organization_id,
-    public_metadata: row.public_metadata,
-    // Undefined rather than absent, so every answer has one shape; the serializer leaves it out.
-    private_metadata: privateReadable ? row.private_metadata : undefined,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
 
 const manageMembers = needing('member:manage', 'member:write');
 
@@ -156,6 +140,55 @@ export async function listMembers(
     (row) => row.user_id,
     (row) => presentMember(row, row.target_id, readable),
   );
+}
+
+/** `listMembers` as the JSON of its page: a direct member page joins kept renderings (./rendered.ts). */
+export async function listMembersJson(
+  ctx: AppContext,
+  principal: Principal,
+  orgRef: string,
+  input: ListMembersQuery,
+): Promise<string> {
+  if (input.include_inherited || input.search !== undefined) {
+    return JSON.stringify(await listMembers(ctx, principal, orgRef, input));
+  }
+  const page = pageRequest(input, isUuid);
+  const rows = await listDirectMemberVersionsForCaller(ctx.db, principal, orgRef, { role: input.role }, page);
+  const first = rows[0];
+  checkAccess(
+    principal,
+    first && {
+      caller_role: first.target_role,
+      personal_keys_refused: first.target_personal_keys_refused,
+      two_factor_refused: first.target_two_factor_refused,
+    },
+    { role: 'viewer', scope: 'member:read' },
+  );
+  const members = rows.filter(
+    (row): row is typeof row & { user_id: string; version: string } => row.user_id != null,
+  );
+  const renderings = new Map<string, MemberRendering>();
+  const missing: string[] = [];
+  for (const row of members) {
+    const rendering = ctx.renderedMembers.find(first!.target_id, row.user_id, row.version);
+    if (rendering) renderings.set(row.user_id, rendering);
+    else missing.push(row.user_id);
+  }
+  if (missing.length > 0) {
+    for (const row of await findVersionedMembers(ctx.db, first!.target_id, missing)) {
+      renderings.set(row.user_id, ctx.renderedMembers.keep(row));
+    }
+  }
+  const readable = readsPrivateMetadata(first!.target_role);
+  // A member removed since the page was read has no rendering and is left out.
+  const paged = toPage(
+    members,
+    page,
+    (row) => row.user_id,
+    (row) => renderings.get(row.user_id),
+  );
+  const data = paged.data.flatMap((rendering) => (rendering ? [memberJson(rendering, readable)] : []));
+  return pageJson({ data, pagination: paged.pagination });
 }
 
 export async function addMember(

@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { type PageRequest, toPage } from '../../http/pagination.js';
+import { pageJson } from '../../http/serialization.js';
 import { presentOrganization } from './present.js';
 import {
   findVersionedOrganizations,
@@ -76,11 +77,12 @@ export async function renderedPage(ctx: AppContext, filter: OrganizationFilter, 
     for (const row of await findVersionedOrganizations(ctx.db, missing))
       renderings.set(row.id, kept.keep(row));
   }
-  const { data, pagination } = toPage(
-    rows,
-    page,
-    (row) => row.id,
-    (row) => jsonOf(renderings.get(row.id)!, row.private_readable),
+  return pageJson(
+    toPage(
+      rows,
+      page,
+      (row) => row.id,
+      (row) => jsonOf(renderings.get(row.id)!, row.private_readable),
+    ),
   );
-  return `{"data":[${data.join(',')}],"pagination":${JSON.stringify(pagination)}}`;
 }
