@@ -33,6 +33,7 @@ const HOST = '127.0.0.1';
 const WORKLOAD_IDS = [
   'ceiling',
   'get',
+  'get-no-limits',
   'first',
   'deep',
   'search',
@@ -406,6 +407,16 @@ function workloads(fx, keys) {
       check: (body) => body?.id === fx.sampleOrgIds[0],
     },
     {
+      // The cost of rate limiting: the same GET on a second server started with both limits off.
+      id: 'get-no-limits',
+      n: 12,
+      name: 'GET /v1/organizations/{id} (admin key), a server with rate limits off',
+      server: 'orgstack-no-limits',
+      headers: admin,
+      paths: getPaths,
+      check: (body) => body?.id === fx.sampleOrgIds[0],
+    },
+    {
       id: 'first',
       n: 2,
       name: 'GET /v1/organizations?limit=20 (first page, admin key)',
@@ -634,6 +645,16 @@ function targets(summary, peakRssMb) {
   const add = (name, measured, pass) => checks.push({ name, measured, pass });
   if (row('get') && row('ceiling'))
     add('GET one organization ≥ 0.6 × ceiling', fmt(row('get').ratio, 2), row('get').ratio >= 0.6);
+  if (row('get') && row('get-no-limits')) {
+    // Not a target: what the limits cost, measured as GET with them on against a server with them off.
+    const on = row('get').rps;
+    const off = row('get-no-limits').rps;
+    add(
+      '(reference) GET with rate limits on vs off, req/s',
+      `${fmt(on)} vs ${fmt(off)} (${fmt((100 * (on - off)) / off, 1)}%)`,
+      null,
+    );
+  }
   if (lists.length && row('ceiling')) {
     const worst = lists.reduce((a, b) => (a.ratio <= b.ratio ? a : b));
     add('list pages ≥ 0.5 × ceiling', `lowest ${fmt(worst.ratio, 2)} (${worst.id})`, worst.ratio >= 0.5);
@@ -796,19 +817,19 @@ async function main() {
 
   // Start the server once: it applies its migrations to the new database.
   const adminKey = `bench_admin_${randomBytes(18).toString('hex')}`;
+  const orgstackEnv = {
+    DATABASE_URL: benchUrl.href,
+    HOST,
+    ORGSTACK_ADMIN_KEY: adminKey,
+    LOG_LEVEL: 'warn',
+    // Limits are on as in production (so their cost is measured) but too high to be reached.
+    ORGSTACK_RATE_LIMIT_PER_KEY: config.rateLimits ? '1000000000' : '0',
+    ORGSTACK_RATE_LIMIT_PER_IP: config.rateLimits ? '1000000000' : '0',
+  };
   const orgstack = await startServer(
     'orgstack',
     entry,
-    {
-      DATABASE_URL: benchUrl.href,
-      PORT: String(await freePort()),
-      HOST,
-      ORGSTACK_ADMIN_KEY: adminKey,
-      LOG_LEVEL: 'warn',
-      // Limits are on as in production (so their cost is measured) but too high to be reached.
-      ORGSTACK_RATE_LIMIT_PER_KEY: config.rateLimits ? '1000000000' : '0',
-      ORGSTACK_RATE_LIMIT_PER_IP: config.rateLimits ? '1000000000' : '0',
-    },
+    { ...orgstackEnv, PORT: String(await freePort()) },
     '/readyz',
   );
   log(`orgstack listening on ${orgstack.url} (pid ${orgstack.pid})`);
@@ -873,6 +894,19 @@ async function main() {
           join(here, 'ceiling.mjs'),
           { DATABASE_URL: benchUrl.href, PORT: String(await freePort()) },
           '/',
+        );
+        server = ceiling;
+      } else if (workload.server === 'orgstack-no-limits') {
+        ceiling = await startServer(
+          'orgstack-no-limits',
+          entry,
+          {
+            ...orgstackEnv,
+            PORT: String(await freePort()),
+            ORGSTACK_RATE_LIMIT_PER_KEY: '0',
+            ORGSTACK_RATE_LIMIT_PER_IP: '0',
+          },
+          '/readyz',
         );
         server = ceiling;
       }
