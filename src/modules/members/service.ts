@@ -97,7 +97,7 @@ export async function listMembers(
 ): Promise<PageResult<Member>> {
   const page = pageRequest(input, isUuid);
   const filter = { role: input.role, search: input.search };
-  const need = { role: 'viewer', scope: 'member:read' } as const;
+  const need = READ_MEMBERS;
   if (input.include_inherited) {
     const org = await reachOrganization(ctx.db, principal, orgRef, need);
     const path = [...org.ancestor_ids, org.id];
@@ -122,6 +122,27 @@ export async function listMembers(
     );
   }
   const rows = await listDirectMembersForCaller(ctx.db, principal, orgRef, filter, page);
+  const first = checkPageAccess(principal, rows);
+  const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);
+  const readable = readsPrivateMetadata(first.target_role);
+  return toPage(
+    members,
+    page,
+    (row) => row.user_id,
+    (row) => presentMember(row, row.target_id, readable),
+  );
+}
+
+const READ_MEMBERS = { role: 'viewer', scope: 'member:read' } as const;
+
+/**
+ * A member page read in the statement that finds the organization carries the caller's standing
+ * on its first row (there is one even when the page is empty): 404 or 403 unless it may read.
+ */
+function checkPageAccess<Row extends Omit<MemberPageRow, keyof MemberRow>>(
+  principal: Principal,
+  rows: Row[],
+) {
   const first = rows[0];
   checkAccess(
     principal,
@@ -130,16 +151,9 @@ export async function listMembers(
       personal_keys_refused: first.target_personal_keys_refused,
       two_factor_refused: first.target_two_factor_refused,
     },
-    need,
+    READ_MEMBERS,
   );
-  const members = rows.filter((row): row is MemberPageRow & MemberRow => row.user_id != null);
-  const readable = readsPrivateMetadata(first!.target_role);
-  return toPage(
-    members,
-    page,
-    (row) => row.user_id,
-    (row) => presentMember(row, row.target_id, readable),
-  );
+  return first!;
 }
 
 /** `listMembers` as the JSON of its page: a direct member page joins kept renderings (./rendered.ts). */
@@ -154,32 +168,23 @@ export async function listMembersJson(
   }
   const page = pageRequest(input, isUuid);
   const rows = await listDirectMemberVersionsForCaller(ctx.db, principal, orgRef, { role: input.role }, page);
-  const first = rows[0];
-  checkAccess(
-    principal,
-    first && {
-      caller_role: first.target_role,
-      personal_keys_refused: first.target_personal_keys_refused,
-      two_factor_refused: first.target_two_factor_refused,
-    },
-    { role: 'viewer', scope: 'member:read' },
-  );
+  const first = checkPageAccess(principal, rows);
   const members = rows.filter(
     (row): row is typeof row & { user_id: string; version: string } => row.user_id != null,
   );
   const renderings = new Map<string, MemberRendering>();
   const missing: string[] = [];
   for (const row of members) {
-    const rendering = ctx.renderedMembers.find(first!.target_id, row.user_id, row.version);
+    const rendering = ctx.renderedMembers.find(first.target_id, row.user_id, row.version);
     if (rendering) renderings.set(row.user_id, rendering);
     else missing.push(row.user_id);
   }
   if (missing.length > 0) {
-    for (const row of await findVersionedMembers(ctx.db, first!.target_id, missing)) {
+    for (const row of await findVersionedMembers(ctx.db, first.target_id, missing)) {
       renderings.set(row.user_id, ctx.renderedMembers.keep(row));
     }
   }
-  const readable = readsPrivateMetadata(first!.target_role);
+  const readable = readsPrivateMetadata(first.target_role);
   // A member removed since the page was read has no rendering and is left out.
   const paged = toPage(
     members,
