@@ -77,12 +77,15 @@ export async function renderedPage(ctx: AppContext, filter: OrganizationFilter, 
     for (const row of await findVersionedOrganizations(ctx.db, missing))
       renderings.set(row.id, kept.keep(row));
   }
-  return pageJson(
-    toPage(
-      rows,
-      page,
-      (row) => row.id,
-      (row) => jsonOf(renderings.get(row.id)!, row.private_readable),
-    ),
+  const paged = toPage(
+    rows,
+    page,
+    (row) => row.id,
+    (row) => {
+      const rendering = renderings.get(row.id);
+      return rendering && jsonOf(rendering, row.private_readable);
+    },
   );
+  // Organizations are never removed, only marked deleted; a row gone all the same is left out.
+  return pageJson({ data: paged.data.filter((json) => json !== undefined), pagination: paged.pagination });
 }
