@@ -7,6 +7,7 @@ import { checkMetadata } from '../../http/metadata.js';
 import { type PageResult, pageRequest, toPage } from '../../http/pagination.js';
 import { checkIfMatch, type IfMatch } from '../../http/preconditions.js';
 import type { Principal } from '../../http/principal.js';
+import { type Rendering, renderingJson } from '../../http/renderings.js';
 import { isUuid } from '../../http/schemas.js';
 import { pageJson } from '../../http/serialization.js';
 import { recordAuditEvent, recordAuditEvents } from '../audit-events/record.js';
@@ -45,7 +46,7 @@ import {
   updateMembership,
 } from './queries.js';
 import { lockTrees } from './reach.js';
-import { type MemberRendering, memberJson } from './rendered.js';
+import { memberKey } from './rendered.js';
 import type { Role } from './roles.js';
 import type {
   AddMemberBody,
@@ -172,16 +173,16 @@ export async function listMembersJson(
   const members = rows.filter(
     (row): row is typeof row & { user_id: string; version: string } => row.user_id != null,
   );
-  const renderings = new Map<string, MemberRendering>();
+  const renderings = new Map<string, Rendering>();
   const missing: string[] = [];
   for (const row of members) {
-    const rendering = ctx.renderedMembers.find(first.target_id, row.user_id, row.version);
+    const rendering = ctx.renderedMembers.find(memberKey(first.target_id, row.user_id), row.version);
     if (rendering) renderings.set(row.user_id, rendering);
     else missing.push(row.user_id);
   }
   if (missing.length > 0) {
     for (const row of await findVersionedMembers(ctx.db, first.target_id, missing)) {
-      renderings.set(row.user_id, ctx.renderedMembers.keep(row));
+      renderings.set(row.user_id, ctx.renderedMembers.keep(memberKey(row.organization_id, row.user_id), row));
     }
   }
   const readable = readsPrivateMetadata(first.target_role);
@@ -192,7 +193,7 @@ export async function listMembersJson(
     (row) => row.user_id,
     (row) => renderings.get(row.user_id),
   );
-  const data = paged.data.flatMap((rendering) => (rendering ? [memberJson(rendering, readable)] : []));
+  const data = paged.data.flatMap((rendering) => (rendering ? [renderingJson(rendering, readable)] : []));
   return pageJson({ data, pagination: paged.pagination });
 }
 

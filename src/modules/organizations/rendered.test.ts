@@ -68,9 +68,9 @@ it('keeps at most its capacity, forgetting the oldest renderings first', () => {
       private_metadata: { id },
     }) as unknown as OrganizationRow & { version: string };
   const kept = new RenderedOrganizations(2);
-  kept.keep(row('a'));
-  kept.keep(row('b'));
-  kept.keep(row('c'));
+  kept.keep('a', row('a'));
+  kept.keep('b', row('b'));
+  kept.keep('c', row('c'));
   expect(kept.find('a', 'v1')).toBeUndefined();
   expect(kept.find('b', 'v1')).toBeDefined();
   expect(kept.find('c', 'v1')?.privateJson).toBe('{"id":"c"}');
